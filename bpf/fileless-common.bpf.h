@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#pragma once
+
+/* Maps, classification and event output shared by the two backends. Each
+ * backend is its own BPF object (fileless-lsm.bpf.c, fileless-tp.bpf.c), so
+ * a kernel without the BPF LSM never has to relocate the LSM program and the
+ * 6.1 kernels that have it never see the tracepoint's newer kfuncs. */
+
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "fileless.h"
+
+#define EPERM 1
+#define SIGKILL 9
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* key: 0; value: the profile and the shm devices, written by the daemon before
+ * the program is attached and on every profile change. */
+struct {
+        __uint(type, BPF_MAP_TYPE_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, struct fl_config);
+} fl_config SEC(".maps");
+
+/* key: enum fl_stat; value: a counter, only ever incremented atomically. */
+struct {
+        __uint(type, BPF_MAP_TYPE_ARRAY);
+        __uint(max_entries, _FL_STAT_MAX);
+        __type(key, __u32);
+        __type(value, __u64);
+} fl_stats SEC(".maps");
+
+/* struct fl_event records. Pinned with the rest, so events raised while the
+ * daemon restarts wait here; the daemon may resize it before creation. */
+struct {
+        __uint(type, BPF_MAP_TYPE_RINGBUF);
+        __uint(max_entries, 512 * 1024);
+} fl_events SEC(".maps");
+
+static __always_inline void stat_inc(__u32 key) {
+        __u64 *v = bpf_map_lookup_elem(&fl_stats, &key);
+
+        if (v)
+                __sync_fetch_and_add(v, 1);
+}
+
+static __always_inline const struct fl_config *config_get(void) {
+        __u32 zero = 0;
+
+        return bpf_map_lookup_elem(&fl_config, &zero);
+}
+
+/* O_TMPFILE files are given the name "#<inode number>" by d_tmpfile(); anything
+ * else with nlink 0 was linked once and deleted. A deleted file that happened
+ * to be called "#<its own inode>" would be reported as a tmpfile: still fileless,
+ * only the kind differs. */
+static __always_inline bool name_is_tmpfile(const unsigned char *name, __u64 ino) {
+        char buf[24];
+        __u64 v = 0;
+        int i;
+
+        if (bpf_probe_read_kernel_str(buf, sizeof(buf), name) < 2 || buf[0] != '#')
+                return false;
+
+        for (i = 1; i < (int) sizeof(buf); i++) {
+                char c = buf[i];
+
+                if (c == 0)
+                        return i > 1 && v == ino;
+                if (c < '0' || c > '9')
+                        return false;
+                v = v * 10 + (c - '0');
+        }
+        return false;
+}
+
+struct fl_file {
+        struct dentry *dentry;
+        __u64 ino;
+        __u64 dev;
+        __u32 kind;
+};
+
+static __always_inline void classify(struct file *file, const struct fl_config *cfg, struct fl_file *ret) {
+        struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+        struct inode *inode = BPF_CORE_READ(file, f_inode);
+        struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+        unsigned int nlink = BPF_CORE_READ(inode, __i_nlink);
+        __u32 n_shm = cfg->n_shm_devs;
+
+        ret->dentry = dentry;
+        ret->ino = BPF_CORE_READ(inode, i_ino);
+        ret->dev = BPF_CORE_READ(sb, s_dev);
+
+        /* memfd_create() files (tmpfs or, with MFD_HUGETLB, hugetlbfs) live on a
+         * kernel-internal mount behind a pseudo dentry that is its own parent
+         * without being the root of its superblock. No path can name such a
+         * file, so whatever its name says it is anonymous memory. */
+        if (BPF_CORE_READ(dentry, d_parent) == dentry && BPF_CORE_READ(sb, s_root) != dentry) {
+                ret->kind = FL_KIND_MEMFD;
+                return;
+        }
+
+        if (nlink == 0 && name_is_tmpfile(BPF_CORE_READ(dentry, d_name.name), ret->ino)) {
+                ret->kind = FL_KIND_TMPFILE;
+                return;
+        }
+
+        /* POSIX shm objects, linked or not: matched by the superblock of the
+         * /dev/shm and /run/shm mounts that user space found at start, never by a
+         * path string that a bind mount or a symlink could fake. */
+        for (int i = 0; i < FL_SHM_DEVS_MAX; i++)
+                if (i < (int) n_shm && cfg->shm_devs[i] == ret->dev) {
+                        ret->kind = FL_KIND_SHM;
+                        return;
+                }
+
+        ret->kind = nlink == 0 ? FL_KIND_DELETED : FL_KIND_ORDINARY;
+}
+
+static __always_inline unsigned int task_pidns_level(struct task_struct *task) {
+        return BPF_CORE_READ(task, thread_pid, level);
+}
+
+/* The number and namespace of the task's pid as seen from its own (active) pid
+ * namespace: pid->numbers[pid->level]. Not nsproxy->pid_ns_for_children, which
+ * a task changes with unshare(CLONE_NEWPID) without itself moving. */
+static __always_inline struct upid task_active_upid(struct task_struct *task) {
+        struct pid *pid = BPF_CORE_READ(task, thread_pid);
+        unsigned int level = BPF_CORE_READ(pid, level);
+        struct upid *numbers = (void *) pid + bpf_core_field_offset(struct pid, numbers);
+        struct upid up = {};
+
+        /* MAX_PID_NS_LEVEL is 32. */
+        bpf_probe_read_kernel(&up, sizeof(up), &numbers[level & 31]);
+        return up;
+}
+
+/* Baseline: fileless execution is left to the host's own init, service
+ * managers and container runtimes, i.e. to tasks in the initial pid namespace.
+ * Any value the daemon did not write (0, garbage) denies: fail closed. */
+static __always_inline bool profile_allows(__u32 profile, struct task_struct *task) {
+        switch (profile) {
+        case FL_PROFILE_ALLOW:
+                return true;
+        case FL_PROFILE_BASELINE:
+                return task_pidns_level(task) == 0;
+        default:
+                return false;
+        }
+}
+
+static __always_inline void emit_event(struct task_struct *task, struct linux_binprm *bprm,
+                                       const struct fl_file *f, __u32 profile, __u32 backend,
+                                       __u32 action, __u32 flags) {
+        struct dentry *dentry = f->dentry;
+        struct task_struct *parent;
+        struct fl_event *e;
+        struct upid up;
+        __u64 ug;
+
+        e = bpf_ringbuf_reserve(&fl_events, sizeof(*e), 0);
+        if (!e) {
+                stat_inc(FL_STAT_LOST);
+                return;
+        }
+        __builtin_memset(e, 0, sizeof(*e));
+
+        up = task_active_upid(task);
+        parent = BPF_CORE_READ(task, real_parent);
+        ug = bpf_get_current_uid_gid();
+
+        e->boot_ns = bpf_ktime_get_boot_ns();
+        e->inode = f->ino;
+        e->dev = f->dev;
+        e->cgroup_id = bpf_get_current_cgroup_id();
+        e->pidns = BPF_CORE_READ(up.ns, ns.inum);
+        e->pidns_level = task_pidns_level(task);
+        e->pid = BPF_CORE_READ(task, tgid);
+        e->ppid = BPF_CORE_READ(parent, tgid);
+        e->uid = (__u32) ug;
+        e->gid = (__u32) (ug >> 32);
+        e->flags = flags;
+        e->kind = f->kind;
+        e->action = action;
+        e->profile = profile;
+        e->backend = backend;
+        bpf_get_current_comm(e->comm, sizeof(e->comm));
+        BPF_CORE_READ_STR_INTO(&e->parent_comm, parent, comm);
+        bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(dentry, d_name.name));
+        bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
+
+        bpf_ringbuf_submit(e, 0);
+}
+
+/* Counts, then decides. Returns true when the exec must be stopped. The event
+ * is written after the decision so that a full ring buffer never changes it. */
+static __always_inline bool judge(struct task_struct *task, struct linux_binprm *bprm, const struct fl_config *cfg,
+                                  const struct fl_file *f, __u32 backend, __u32 flags) {
+        __u32 profile = cfg->profile;
+        bool allow = profile_allows(profile, task);
+        __u32 action = allow ? FL_ACTION_ALLOWED : backend == FL_BACKEND_LSM ? FL_ACTION_DENIED : FL_ACTION_KILLED;
+
+        stat_inc(FL_STAT_FILELESS);
+        if (!allow)
+                stat_inc(FL_STAT_BLOCKED);
+
+        emit_event(task, bprm, f, profile, backend, action, flags);
+        return !allow;
+}

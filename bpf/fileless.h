@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared between the BPF programs and the daemon. Everything here is ABI of
+ * the pinned maps: a daemon reuses maps pinned by an earlier instance only when
+ * their FL_ABI_VERSION matches, so bump it whenever a struct below changes. */
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define FL_ABI_VERSION 1U
+
+#define FL_COMM_LEN 16
+#define FL_NAME_LEN 256
+#define FL_PATH_LEN 256
+#define FL_SHM_DEVS_MAX 4
+
+enum fl_kind {
+        FL_KIND_ORDINARY = 0,
+        FL_KIND_MEMFD,
+        FL_KIND_SHM,
+        FL_KIND_TMPFILE,
+        FL_KIND_DELETED,
+        _FL_KIND_MAX,
+};
+
+/* 0 is deliberately not a profile: a config entry that was never written
+ * reads as 0, and the BPF side treats anything it does not know as
+ * restricted. */
+enum fl_profile {
+        FL_PROFILE_ALLOW = 1,
+        FL_PROFILE_BASELINE,
+        FL_PROFILE_RESTRICTED,
+        _FL_PROFILE_MAX,
+};
+
+enum fl_action {
+        FL_ACTION_ALLOWED = 0,
+        FL_ACTION_DENIED, /* lsm: the exec failed with EPERM */
+        FL_ACTION_KILLED, /* tracepoint: the new image got SIGKILL */
+        _FL_ACTION_MAX,
+};
+
+enum fl_backend {
+        FL_BACKEND_LSM = 1,
+        FL_BACKEND_TRACEPOINT,
+        _FL_BACKEND_MAX,
+};
+
+enum fl_stat {
+        FL_STAT_FILELESS = 0, /* fileless execs seen, whatever the action */
+        FL_STAT_BLOCKED,      /* of which denied or killed */
+        FL_STAT_LOST,         /* events dropped because the ring buffer was full */
+        _FL_STAT_MAX,
+};
+
+/* fl_event.flags */
+#define FL_EVENT_SCRIPT 0x1U    /* the fileless file is a #! script; the interpreter ran it */
+#define FL_EVENT_VIA_FDPATH 0x2U /* found through the /dev/fd/N or /proc/PID/fd/N exec path */
+
+/* The single entry of the "fl_config" map. */
+struct fl_config {
+        __u32 abi;     /* FL_ABI_VERSION of the daemon that created the maps */
+        __u32 profile; /* enum fl_profile */
+        __u32 backend; /* enum fl_backend the attached program implements */
+        __u32 n_shm_devs;
+        __u64 shm_devs[FL_SHM_DEVS_MAX]; /* s_dev of /dev/shm, /run/shm, in the kernel's encoding */
+};
+
+/* One record in the "fl_events" ring buffer. The BPF side zeroes the whole
+ * record before filling it in, so no stale kernel memory reaches user space. */
+struct fl_event {
+        __u64 boot_ns;   /* bpf_ktime_get_boot_ns() */
+        __u64 inode;
+        __u64 dev;       /* s_dev, kernel encoding (major << 20 | minor) */
+        __u64 cgroup_id;
+        __u32 pidns;     /* inode of the exec'ing task's active pid namespace */
+        __u32 pidns_level;
+        __u32 pid;       /* tgid, as seen from the initial pid namespace */
+        __u32 ppid;
+        __u32 uid;
+        __u32 gid;
+        __u32 flags;     /* FL_EVENT_* */
+        __u8 kind;       /* enum fl_kind */
+        __u8 action;     /* enum fl_action */
+        __u8 profile;    /* enum fl_profile in force */
+        __u8 backend;    /* enum fl_backend */
+        char comm[FL_COMM_LEN];
+        char parent_comm[FL_COMM_LEN];
+        char name[FL_NAME_LEN]; /* the file's own dentry name: memfd:x, #1234, old basename */
+        char path[FL_PATH_LEN]; /* the path given to exec (bprm->filename) */
+};

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <ctype.h>
+#include <dirent.h>
+#include <stdarg.h>
+
+#include "conf.h"
+#include "names.h"
+#include "util.h"
+
+#define CONF_SECTION "Fileless"
+
+static char *strstrip(char *s) {
+        char *e;
+
+        while (isspace((unsigned char) *s))
+                s++;
+        e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+                *--e = 0;
+        return s;
+}
+
+_printf_(4, 5) static int conf_error(char **ret_error, const char *fname, unsigned line, const char *format, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&msg, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+
+        if (ret_error) {
+                free(*ret_error);
+                if (asprintf(ret_error, "%s:%u: %s", fname, line, msg) < 0) {
+                        *ret_error = NULL;
+                        return -ENOMEM;
+                }
+        }
+        return -EINVAL;
+}
+
+/* Printable rendering of a user-supplied value for an error message: the
+ * file may hold anything, the terminal or journal showing the error must not
+ * receive it raw. Truncated, since it is only there to be recognised. */
+static void quote_value(const char *s, char *buf, size_t size) {
+        size_t n = 0;
+
+        for (; *s && n + 5 < size; s++) {
+                unsigned char c = *s;
+
+                if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+                        n += snprintf(buf + n, size - n, "\\x%02x", c);
+                else
+                        buf[n++] = c;
+        }
+        if (*s && n + 4 <= size)
+                n += snprintf(buf + n, size - n, "...");
+        buf[n] = 0;
+}
+
+int conf_parse(FILE *f, const char *fname, Settings *settings, char **ret_error) {
+        _cleanup_free_ char *buf = NULL;
+        Settings s = *settings;
+        bool in_section = false;
+        char q[96];
+        size_t size = 0;
+        unsigned line = 0;
+        ssize_t n;
+
+        while ((n = getline(&buf, &size, f)) >= 0) {
+                char *l, *eq, *key, *value;
+                int v;
+
+                line++;
+                if (strlen(buf) != (size_t) n)
+                        return conf_error(ret_error, fname, line, "line contains a NUL byte");
+
+                l = strstrip(buf);
+                if (*l == 0 || *l == '#' || *l == ';')
+                        continue;
+
+                if (*l == '[') {
+                        size_t len = strlen(l);
+
+                        if (l[len - 1] != ']') {
+                                quote_value(l, q, sizeof(q));
+                                return conf_error(ret_error, fname, line, "invalid section header \"%s\"", q);
+                        }
+                        l[len - 1] = 0;
+                        if (!streq(l + 1, CONF_SECTION)) {
+                                quote_value(l + 1, q, sizeof(q));
+                                return conf_error(ret_error, fname, line,
+                                                  "unknown section [%s], expected [" CONF_SECTION "]", q);
+                        }
+                        in_section = true;
+                        continue;
+                }
+
+                eq = strchr(l, '=');
+                if (!eq) {
+                        quote_value(l, q, sizeof(q));
+                        return conf_error(ret_error, fname, line, "expected Key=Value, got \"%s\"", q);
+                }
+                if (!in_section)
+                        return conf_error(ret_error, fname, line,
+                                          "assignment outside of a section, expected [" CONF_SECTION "] first");
+
+                *eq = 0;
+                key = strstrip(l);
+                value = strstrip(eq + 1);
+
+                /* An empty assignment resets the key to its default, as in systemd's
+                 * own configuration files. */
+                if (streq(key, "Profile")) {
+                        if (isempty(value)) {
+                                s.profile = SETTINGS_DEFAULT.profile;
+                                continue;
+                        }
+                        v = profile_from_string(value);
+                        if (v < 0) {
+                                quote_value(value, q, sizeof(q));
+                                return conf_error(ret_error, fname, line,
+                                                  "invalid Profile=\"%s\", valid profiles are " PROFILE_VALID_NAMES, q);
+                        }
+                        s.profile = v;
+                } else if (streq(key, "Backend")) {
+                        if (isempty(value)) {
+                                s.backend = SETTINGS_DEFAULT.backend;
+                                continue;
+                        }
+                        v = backend_choice_from_string(value);
+                        if (v < 0) {
+                                quote_value(value, q, sizeof(q));
+                                return conf_error(ret_error, fname, line,
+                                                  "invalid Backend=\"%s\", valid backends are " BACKEND_VALID_NAMES, q);
+                        }
+                        s.backend = v;
+                } else {
+                        /* Unknown keys are errors, not warnings: a misspelt
+                         * "Profil=restricted" ignored would leave the machine less
+                         * protected than its administrator believes. */
+                        quote_value(key, q, sizeof(q));
+                        return conf_error(ret_error, fname, line,
+                                          "unknown key \"%s\" in section [" CONF_SECTION "], known keys are Profile, Backend", q);
+                }
+        }
+        if (ferror(f))
+                return conf_error(ret_error, fname, line + 1, "read error: %s", strerror(errno));
+
+        *settings = s;
+        return 0;
+}
+
+static int conf_parse_path(const char *path, Settings *settings, char **ret_error, bool missing_ok) {
+        _cleanup_fclose_ FILE *f = NULL;
+
+        f = fopen(path, "re");
+        if (!f) {
+                if (errno == ENOENT && missing_ok)
+                        return 0;
+                return conf_error(ret_error, path, 0, "cannot open: %s", strerror(errno));
+        }
+        return conf_parse(f, path, settings, ret_error);
+}
+
+static int dropin_filter(const struct dirent *de) {
+        size_t n = strlen(de->d_name);
+
+        return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".conf");
+}
+
+int conf_load(const char *path, Settings *settings, char **ret_error) {
+        _cleanup_free_ char *dir = NULL;
+        struct dirent **list = NULL;
+        Settings s = *settings;
+        int n, r = 0;
+
+        r = conf_parse_path(path, &s, ret_error, true);
+        if (r < 0)
+                return r;
+
+        if (asprintf(&dir, "%s.d", path) < 0)
+                return -ENOMEM;
+
+        n = scandir(dir, &list, dropin_filter, alphasort);
+        if (n < 0) {
+                if (errno != ENOENT && errno != ENOTDIR)
+                        return conf_error(ret_error, dir, 0, "cannot read directory: %s", strerror(errno));
+                n = 0;
+        }
+
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *p = NULL;
+
+                if (r >= 0) {
+                        if (asprintf(&p, "%s/%s", dir, list[i]->d_name) < 0)
+                                r = -ENOMEM;
+                        else
+                                r = conf_parse_path(p, &s, ret_error, false);
+                }
+                free(list[i]);
+        }
+        free(list);
+        if (r < 0)
+                return r;
+
+        *settings = s;
+        return 0;
+}

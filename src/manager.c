@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <syslog.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "event-format.h"
+#include "journal-event.h"
+#include "log.h"
+#include "manager.h"
+#include "message-ids.h"
+#include "names.h"
+
+#define HOUSEKEEPING_USEC (5 * 1000000ULL)
+
+int manager_new(Manager **ret) {
+        Manager *m;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->cmdline_backend = -1;
+        m->settings = SETTINGS_DEFAULT;
+
+        r = sd_event_default(&m->event);
+        if (r < 0) {
+                free(m);
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        sd_event_source_disable_unref(m->rb_source);
+        sd_event_source_disable_unref(m->timer_source);
+        ring_buffer__free(m->rb);
+        fl_bpf_free(m->bpf);
+        sd_event_unref(m->event);
+        free(m->config_path);
+        free(m->pin_path);
+        free(m);
+        return NULL;
+}
+
+int manager_load_settings(Manager *m, Settings *ret) {
+        _cleanup_free_ char *error = NULL;
+        Settings s = SETTINGS_DEFAULT;
+        int r;
+
+        r = conf_load(m->config_path, &s, &error);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Invalid configuration: %s", error);
+
+        if (m->cmdline_profile > 0)
+                s.profile = m->cmdline_profile;
+        if (m->cmdline_backend >= 0)
+                s.backend = m->cmdline_backend;
+        *ret = s;
+        return 0;
+}
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+static int handle_event(void *userdata, void *data, size_t size) {
+        Manager *m = userdata;
+        const struct fl_event *e = data;
+        EventFields f;
+        EventContext ctx;
+        int r;
+
+        if (size < sizeof(*e)) {
+                log_warning("Ignoring short event record (%zu bytes, expected %zu).", size, sizeof(*e));
+                return 0;
+        }
+
+        /* The kernel stamps events with CLOCK_BOOTTIME, which keeps counting
+         * through suspend; translate now rather than once, since the wall clock
+         * may have been set since. */
+        ctx = (EventContext) {
+                .realtime_usec = now_usec(CLOCK_REALTIME) - now_usec(CLOCK_BOOTTIME) + e->boot_ns / 1000,
+                .shm_dir = fl_bpf_shm_dir(m->bpf, e->dev),
+        };
+
+        r = event_format(e, &ctx, &f);
+        if (r < 0) {
+                log_error_errno(r, "Failed to format event: %m");
+                return 0;
+        }
+        (void) journal_send_event(&f);
+        event_fields_done(&f);
+        return 0;
+}
+
+static int on_ring_buffer(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = ring_buffer__consume(m->rb);
+        if (r < 0)
+                log_warning_errno(r, "Failed to consume events, ignoring: %m");
+        return 0;
+}
+
+static void report_lost(Manager *m) {
+        uint64_t stats[_FL_STAT_MAX];
+        char field[64];
+        const char *extra[] = { field, NULL };
+        uint64_t n;
+
+        if (fl_bpf_read_stats(m->bpf, stats) < 0)
+                return;
+        if (stats[FL_STAT_LOST] <= m->lost_reported)
+                return;
+
+        n = stats[FL_STAT_LOST] - m->lost_reported;
+        m->lost_reported = stats[FL_STAT_LOST];
+        snprintf(field, sizeof(field), "FILELESS_EVENTS_LOST=%llu", (unsigned long long) n);
+        (void) journal_send_message(FL_MESSAGE_EVENTS_LOST, LOG_WARNING, extra,
+                                    "%llu fileless execution events were lost because the ring buffer was full "
+                                    "(%llu in all); enforcement was not affected.",
+                                    (unsigned long long) n, (unsigned long long) stats[FL_STAT_LOST]);
+}
+
+static void check_pins(Manager *m) {
+        int r = fl_bpf_check_pins(m->bpf);
+
+        if (r < 0 && !m->pins_missing)
+                log_warning("The pins in %s are gone: enforcement continues while filelesslockd runs, "
+                            "and stops when it exits.", m->pin_path);
+        else if (r >= 0 && m->pins_missing)
+                log_notice("The pins in %s are back.", m->pin_path);
+        m->pins_missing = r < 0;
+}
+
+static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        report_lost(m);
+        check_pins(m);
+        return sd_event_source_set_time_relative(s, HOUSEKEEPING_USEC);
+}
+
+static void notify_status(Manager *m) {
+        const char *profile = profile_to_string(m->settings.profile);
+        const char *backend = backend_to_string(m->bpf->backend);
+
+        (void) sd_notifyf(false, "STATUS=Profile %s%s, backend %s.", profile,
+                          m->settings.profile == FL_PROFILE_ALLOW ? " (logging only)" : "", backend);
+}
+
+static int manager_reload(Manager *m) {
+        char f_old[64], f_new[64];
+        const char *extra[] = { f_old, f_new, NULL };
+        Settings s;
+        int r;
+
+        (void) sd_notify(false, "RELOADING=1");
+        r = manager_load_settings(m, &s);
+        if (r < 0) {
+                log_error("Keeping the running profile %s.", profile_to_string(m->settings.profile));
+                goto finish;
+        }
+        if (s.backend != m->settings.backend)
+                log_notice("Backend=%s takes effect at the next start, keeping %s.",
+                           backend_choice_to_string(s.backend), backend_to_string(m->bpf->backend));
+        s.backend = m->settings.backend;
+
+        if (s.profile == m->settings.profile) {
+                log_info("Configuration reloaded, profile %s unchanged.", profile_to_string(s.profile));
+                goto finish;
+        }
+
+        r = fl_bpf_set_profile(m->bpf, s.profile);
+        if (r < 0) {
+                log_error_errno(r, "Failed to apply profile %s, keeping %s: %m", profile_to_string(s.profile),
+                                profile_to_string(m->settings.profile));
+                goto finish;
+        }
+
+        snprintf(f_old, sizeof(f_old), "FILELESS_OLD_PROFILE=%s", profile_to_string(m->settings.profile));
+        snprintf(f_new, sizeof(f_new), "FILELESS_PROFILE=%s", profile_to_string(s.profile));
+        (void) journal_send_message(FL_MESSAGE_PROFILE_CHANGED, LOG_NOTICE, extra,
+                                    "Fileless execution profile changed from %s to %s by a configuration reload.",
+                                    profile_to_string(m->settings.profile), profile_to_string(s.profile));
+        m->settings = s;
+
+finish:
+        notify_status(m);
+        (void) sd_notify(false, "READY=1");
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        if (si->ssi_signo == SIGHUP)
+                return manager_reload(m);
+
+        (void) sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+int manager_start(Manager *m) {
+        char f_profile[64], f_backend[64], f_pins[64];
+        const char *extra[] = { f_profile, f_backend, f_pins, NULL };
+        sigset_t mask;
+        int r;
+
+        r = fl_bpf_setup(m->pin_path, m->settings.backend, m->settings.profile, &m->bpf);
+        if (r < 0)
+                return r;
+
+        m->rb = ring_buffer__new(m->bpf->events_fd, handle_event, m, NULL);
+        if (!m->rb)
+                return log_error_errno(errno, "Failed to set up the event ring buffer: %m");
+        r = sd_event_add_io(m->event, &m->rb_source, ring_buffer__epoll_fd(m->rb), EPOLLIN, on_ring_buffer, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the event ring buffer: %m");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_signal, m)) < 0)
+                return log_error_errno(r, "Failed to watch signals: %m");
+
+        r = sd_event_add_time_relative(m->event, &m->timer_source, CLOCK_MONOTONIC, HOUSEKEEPING_USEC, 0,
+                                       on_housekeeping, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the housekeeping timer: %m");
+
+        /* sd-event pings the watchdog by itself when WATCHDOG_USEC is set. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to enable the watchdog: %m");
+
+        /* Lost events that happened before we started are announced with the
+         * first housekeeping round. */
+        snprintf(f_profile, sizeof(f_profile), "FILELESS_PROFILE=%s", profile_to_string(m->settings.profile));
+        snprintf(f_backend, sizeof(f_backend), "FILELESS_BACKEND=%s", backend_to_string(m->bpf->backend));
+        snprintf(f_pins, sizeof(f_pins), "FILELESS_PINS=%s", m->bpf->reused ? "reused" : "created");
+        (void) journal_send_message(FL_MESSAGE_STARTED, LOG_INFO, extra,
+                                    "filelesslockd is enforcing profile %s with backend %s (%s pins in %s).",
+                                    profile_to_string(m->settings.profile), backend_to_string(m->bpf->backend),
+                                    m->bpf->reused ? "reused" : "new", m->pin_path);
+
+        notify_status(m);
+        (void) sd_notify(false, "READY=1");
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+
+        /* Whatever is still queued is delivered before we go; the kernel keeps
+         * enforcing from the pins after that. */
+        (void) ring_buffer__consume(m->rb);
+        report_lost(m);
+        (void) journal_send_message(FL_MESSAGE_STOPPED, LOG_INFO, NULL,
+                                    "filelesslockd stopped; the pinned programs in %s keep enforcing profile %s.",
+                                    m->pin_path, profile_to_string(m->settings.profile));
+        return 0;
+}

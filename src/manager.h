@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <bpf/libbpf.h>
+#include <systemd/sd-event.h>
+
+#include "bpf-loader.h"
+#include "conf.h"
+
+typedef struct Manager {
+        sd_event *event;
+        sd_event_source *rb_source;
+        sd_event_source *timer_source;
+        struct ring_buffer *rb;
+        FlBpf *bpf;
+
+        char *config_path;
+        char *pin_path;
+        Settings settings;       /* in force: configuration with the command line on top */
+        int cmdline_profile;     /* 0 if not given */
+        int cmdline_backend;     /* -1 if not given */
+
+        uint64_t lost_reported;  /* FL_STAT_LOST already announced */
+        bool pins_missing;       /* warned that the pins were removed */
+} Manager;
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+
+/* Reads the configuration files and applies the command line on top. */
+int manager_load_settings(Manager *m, Settings *ret);
+int manager_start(Manager *m);
+int manager_run(Manager *m);

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include "names.h"
+#include "util.h"
+
+static const char *const profile_table[_FL_PROFILE_MAX] = {
+        [FL_PROFILE_ALLOW] = "allow",
+        [FL_PROFILE_BASELINE] = "baseline",
+        [FL_PROFILE_RESTRICTED] = "restricted",
+};
+
+static const char *const backend_table[_FL_BACKEND_MAX] = {
+        [FL_BACKEND_LSM] = "lsm",
+        [FL_BACKEND_TRACEPOINT] = "tracepoint",
+};
+
+static const char *const kind_table[_FL_KIND_MAX] = {
+        [FL_KIND_ORDINARY] = "ordinary",
+        [FL_KIND_MEMFD] = "memfd",
+        [FL_KIND_SHM] = "shm",
+        [FL_KIND_TMPFILE] = "tmpfile",
+        [FL_KIND_DELETED] = "deleted",
+};
+
+static const char *const action_table[_FL_ACTION_MAX] = {
+        [FL_ACTION_ALLOWED] = "allowed",
+        [FL_ACTION_DENIED] = "denied",
+        [FL_ACTION_KILLED] = "killed",
+};
+
+static const char *lookup(const char *const *table, size_t n, int i) {
+        return i >= 0 && (size_t) i < n ? table[i] : NULL;
+}
+
+static int reverse_lookup(const char *const *table, size_t n, const char *s) {
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (table[i] && streq(table[i], s))
+                        return (int) i;
+        return -EINVAL;
+}
+
+int profile_from_string(const char *s) {
+        /* Exact, case-sensitive matches only: a security setting that half
+         * matched would be worse than an error. */
+        if (s && (streq(s, "none") || streq(s, "privileged")))
+                return FL_PROFILE_ALLOW;
+        return reverse_lookup(profile_table, ELEMENTSOF(profile_table), s);
+}
+
+const char *profile_to_string(int profile) {
+        return lookup(profile_table, ELEMENTSOF(profile_table), profile);
+}
+
+int backend_choice_from_string(const char *s) {
+        if (s && streq(s, "auto"))
+                return FL_BACKEND_CHOICE_AUTO;
+        return reverse_lookup(backend_table, ELEMENTSOF(backend_table), s);
+}
+
+const char *backend_choice_to_string(int choice) {
+        return choice == FL_BACKEND_CHOICE_AUTO ? "auto" : backend_to_string(choice);
+}
+
+const char *backend_to_string(int backend) {
+        return lookup(backend_table, ELEMENTSOF(backend_table), backend);
+}
+
+const char *kind_to_string(int kind) {
+        return lookup(kind_table, ELEMENTSOF(kind_table), kind);
+}
+
+const char *action_to_string(int action) {
+        return lookup(action_table, ELEMENTSOF(action_table), action);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "fileless.h"
+
+/* Backend as chosen by the administrator: "auto" lets the daemon pick. */
+enum fl_backend_choice {
+        FL_BACKEND_CHOICE_AUTO = 0,
+        FL_BACKEND_CHOICE_LSM = FL_BACKEND_LSM,
+        FL_BACKEND_CHOICE_TRACEPOINT = FL_BACKEND_TRACEPOINT,
+};
+
+/* Accepts the names and the aliases "none" and "privileged" for allow.
+ * Returns the profile or -EINVAL. */
+int profile_from_string(const char *s);
+/* The canonical name, or NULL for a value that is no profile. */
+const char *profile_to_string(int profile);
+/* "allow, baseline, restricted (aliases none, privileged)" for error messages. */
+#define PROFILE_VALID_NAMES "allow (or its aliases none, privileged), baseline, restricted"
+
+int backend_choice_from_string(const char *s);
+const char *backend_choice_to_string(int choice);
+#define BACKEND_VALID_NAMES "auto, lsm, tracepoint"
+
+const char *backend_to_string(int backend);
+const char *kind_to_string(int kind);
+const char *action_to_string(int action);
