@@ -5,7 +5,7 @@
 
 #include "fileless-common.bpf.h"
 
-#define FDPATH_MAX 48
+#define FDPATH_MAX 64 /* a power of two: indexes are masked with FDPATH_MAX - 1 */
 
 /* Reads decimal digits at s[*i], at most 10. Returns false on none or overflow. */
 static __always_inline bool parse_uint(const char *s, int *i, __u32 *ret) {
@@ -76,14 +76,11 @@ extern void bpf_task_release(struct task_struct *p) __ksym __weak;
  * through an fd path (the kernel refuses close-on-exec fds for scripts), so
  * the path names the fd, in our own new image's table or, for
  * /proc/PID/fd/N, in another live process's. */
-static __always_inline struct file *script_file(struct task_struct *task, struct linux_binprm *bprm) {
-        char path[FDPATH_MAX] = {};
+static __always_inline struct file *script_file(struct task_struct *task, const char *path) {
         struct task_struct *other;
         struct file *f;
         __u32 pid, fd;
 
-        if (bpf_probe_read_kernel_str(path, sizeof(path), BPF_CORE_READ(bprm, filename)) < 0)
-                return NULL;
         if (!parse_fd_path(path, &pid, &fd))
                 return NULL;
         if (pid == 0 || pid == (__u32) task_active_upid(task).nr)
@@ -99,6 +96,42 @@ static __always_inline struct file *script_file(struct task_struct *task, struct
         f = task_fd_file(other, fd);
         bpf_task_release(other);
         return f;
+}
+
+/* A script run by its path is gone by now and BPF cannot resolve a path, so
+ * for the one kind that has a well-known place we fall back on the path the
+ * exec was given. A script reached through a symlink, a bind mount or a
+ * relative path from inside /dev/shm escapes this: only the lsm backend,
+ * which sees the script itself, catches those. */
+static __always_inline bool path_in_shm(const struct fl_config *cfg, const char *path) {
+        int i = 0;
+
+        if (cfg->n_shm_devs == 0)
+                return false;
+        return SKIP(path, &i, "/dev/shm/") || SKIP(path, &i, "/run/shm/");
+}
+
+/* The script of a #! exec, if it is fileless. */
+static __always_inline bool classify_script(struct task_struct *task, struct linux_binprm *bprm,
+                                            const struct fl_config *cfg, struct fl_file *f, __u32 *flags) {
+        char path[FDPATH_MAX] = {};
+        struct file *script;
+
+        if (bpf_probe_read_kernel_str(path, sizeof(path), BPF_CORE_READ(bprm, filename)) < 0)
+                return false;
+
+        script = script_file(task, path);
+        if (script) {
+                classify(script, cfg, f);
+                *flags = FL_EVENT_SCRIPT | FL_EVENT_VIA_FDPATH;
+                return f->kind != FL_KIND_ORDINARY;
+        }
+        if (path_in_shm(cfg, path)) {
+                *f = (struct fl_file) { .kind = FL_KIND_SHM };
+                *flags = FL_EVENT_SCRIPT | FL_EVENT_BY_PATH;
+                return true;
+        }
+        return false;
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -117,17 +150,9 @@ int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
         /* bprm->interp differs from bprm->filename only when a binary handler
          * (binfmt_script, binfmt_misc) substituted an interpreter: then look at
          * the script first, the event names it and not its interpreter. */
-        if (BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename)) {
-                struct file *script = script_file(task, bprm);
-
-                if (script) {
-                        classify(script, cfg, &f);
-                        if (f.kind != FL_KIND_ORDINARY)
-                                flags = FL_EVENT_SCRIPT | FL_EVENT_VIA_FDPATH;
-                }
-        }
-
-        if (flags == 0) {
+        if (BPF_CORE_READ(bprm, interp) == BPF_CORE_READ(bprm, filename) ||
+            !classify_script(task, bprm, cfg, &f, &flags)) {
+                flags = 0;
                 classify(BPF_CORE_READ(bprm, file), cfg, &f);
                 if (f.kind == FL_KIND_ORDINARY)
                         return 0;

@@ -58,6 +58,7 @@ enum fl_stat {
 /* fl_event.flags */
 #define FL_EVENT_SCRIPT 0x1U    /* the fileless file is a #! script; the interpreter ran it */
 #define FL_EVENT_VIA_FDPATH 0x2U /* found through the /dev/fd/N or /proc/PID/fd/N exec path */
+#define FL_EVENT_BY_PATH 0x4U    /* known only by its exec path: no inode, device or name */
 
 /* The single entry of the "fl_config" map. */
 struct fl_config {

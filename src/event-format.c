@@ -134,8 +134,11 @@ int event_format(const struct fl_event *e, const EventContext *ctx, EventFields 
                 return -ENOMEM;
 
         /* A shm object is best known by its path; the kernel only gave us the
-         * dentry name, the mount point is ours. */
-        if (e->kind == FL_KIND_SHM && ctx && ctx->shm_dir)
+         * dentry name, the mount point is ours. A script the tracepoint backend
+         * knows only by its exec path is named by that. */
+        if (e->flags & FL_EVENT_BY_PATH)
+                r = asprintf(&file, "%s", path);
+        else if (e->kind == FL_KIND_SHM && ctx && ctx->shm_dir)
                 r = asprintf(&file, "%s/%s", ctx->shm_dir, name);
         else
                 r = asprintf(&file, "%s", name);

@@ -1,0 +1,270 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Shared pieces of the end-to-end tests: a TAP reporter, the daemon under
+test with its own pin directory and notify socket, and the fl-exec helper.
+
+Every test owns its pin directory below /sys/fs/bpf and removes it (and so
+detaches its programs) on exit, whatever happened."""
+
+import atexit
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get('FL_BUILD_DIR', os.path.join(os.path.dirname(__file__), '..', '..', 'build'))
+DAEMON = os.environ.get('FILELESSLOCKD', os.path.join(BUILD, 'src', 'filelesslockd'))
+FL_EXEC = os.environ.get('FL_EXEC', os.path.join(BUILD, 'tests', 'helpers', 'fl-exec'))
+BPFFS = '/sys/fs/bpf'
+
+_cleanups = []
+
+
+def _run_cleanups(*_):
+    while _cleanups:
+        fn = _cleanups.pop()
+        try:
+            fn()
+        except Exception as e:  # cleanup must go on
+            print(f'# cleanup failed: {e}', flush=True)
+
+
+atexit.register(_run_cleanups)
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(_sig, lambda s, f: (_run_cleanups(), os._exit(128 + s)))
+
+
+def on_exit(fn):
+    _cleanups.append(fn)
+
+
+def ensure_bpffs():
+    with open('/proc/self/mounts') as f:
+        if any(l.split()[1] == BPFFS and l.split()[2] == 'bpf' for l in f):
+            return
+    subprocess.run(['mount', '-t', 'bpf', 'bpf', BPFFS], check=True)
+
+
+class TAP:
+    """Prints TAP (meson counts every line as a subtest) and a summary line."""
+
+    def __init__(self, name):
+        self.name = name
+        self.n = 0
+        self.failed = 0
+        self.skipped = 0
+        self.diag_on_failure = []
+
+    def ok(self, cond, desc, diag=None):
+        self.n += 1
+        if cond:
+            print(f'ok {self.n} - {desc}', flush=True)
+        else:
+            self.failed += 1
+            print(f'not ok {self.n} - {desc}', flush=True)
+            if diag:
+                for line in str(diag).splitlines():
+                    print(f'#   {line}', flush=True)
+            for fn in self.diag_on_failure:
+                for line in fn().splitlines():
+                    print(f'#   {line}', flush=True)
+        return cond
+
+    def skip(self, desc, reason):
+        self.n += 1
+        self.skipped += 1
+        print(f'ok {self.n} - {desc} # SKIP {reason}', flush=True)
+
+    def note(self, text):
+        for line in str(text).splitlines():
+            print(f'# {line}', flush=True)
+
+    def done(self):
+        print(f'1..{self.n}', flush=True)
+        print(f'# {self.name}: {self.n - self.failed - self.skipped} passed, {self.failed} failed, '
+              f'{self.skipped} skipped', flush=True)
+        _run_cleanups()
+        sys.exit(1 if self.failed else 0)
+
+
+FIELD_RE = re.compile(r' ([A-Z_]+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_stderr_entry(line):
+    """'filelesslock: MESSAGE FIELD="v" ...' -> dict with MESSAGE and fields."""
+    if not line.startswith('filelesslock: '):
+        return None
+    body = line[len('filelesslock: '):].rstrip('\n')
+    m = FIELD_RE.search(body)
+    entry = {'MESSAGE': body[:m.start()] if m else body}
+    if m:
+        for k, v in FIELD_RE.findall(body[m.start():]):
+            entry[k] = v
+    return entry
+
+
+_daemon_counter = 0
+
+
+class Daemon:
+    """filelesslockd with its own pin directory, config file and notify socket.
+    Events are read from its stderr (no journald on the host tier)."""
+
+    def __init__(self, tap, pin=None):
+        global _daemon_counter
+        _daemon_counter += 1
+        self.tap = tap
+        self.tmp = tempfile.mkdtemp(prefix='fltest-')
+        self.pin = pin or f'{BPFFS}/filelesslock-test-{os.getpid()}-{_daemon_counter}'
+        self.config = os.path.join(self.tmp, 'filelesslockd.conf')
+        self.log_path = os.path.join(self.tmp, 'daemon.log')
+        self.proc = None
+        self.status = []
+        self.runs = 0
+        on_exit(self.cleanup)
+        tap.diag_on_failure.append(self.log_tail)
+
+    def write_config(self, text, name=None):
+        path = self.config if name is None else os.path.join(self.config + '.d', name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(text)
+
+    def _notify_socket(self):
+        path = os.path.join(self.tmp, f'notify-{self.runs}')
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(path)
+        return s, path
+
+    def start(self, *args, wait_ready=True, env=None, timeout=30, user=None):
+        """Starts the daemon; returns True once it sent READY=1, False if it
+        exited first (self.proc.returncode then tells how)."""
+        self.runs += 1
+        self.sock, sock_path = self._notify_socket()
+        e = dict(os.environ, NOTIFY_SOCKET=sock_path)
+        e.pop('JOURNAL_STREAM', None)
+        if env:
+            e.update(env)
+        cmd = [DAEMON, f'--pin-path={self.pin}', f'--config={self.config}', *args]
+        if user:
+            cmd = ['setpriv', f'--reuid={user}', f'--regid={user}', '--clear-groups', '--inh-caps=-all'] + cmd
+        self.log = open(self.log_path, 'a')
+        self.log.write(f'--- run {self.runs}: {" ".join(cmd)}\n')
+        self.log.flush()
+        self.log_offset = self.log.tell()
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, env=e)
+        self.status = []
+        if not wait_ready:
+            return None
+        return self.wait_notify('READY=1', timeout)
+
+    def wait_notify(self, what, timeout=30):
+        deadline = time.monotonic() + timeout
+        self.sock.settimeout(0.2)
+        while time.monotonic() < deadline:
+            try:
+                msg = self.sock.recv(4096).decode()
+            except socket.timeout:
+                if self.proc.poll() is not None:
+                    return False
+                continue
+            for line in msg.splitlines():
+                self.status.append(line)
+                if line == what:
+                    return True
+        return False
+
+    def notify_value(self, key):
+        vals = [l.split('=', 1)[1] for l in self.status if l.startswith(key + '=')]
+        return vals[-1] if vals else None
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def wait_exit(self, timeout=30):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def output(self):
+        with open(self.log_path, errors='replace') as f:
+            return f.read()
+
+    def output_since_start(self):
+        with open(self.log_path, errors='replace') as f:
+            f.seek(self.log_offset)
+            return f.read()
+
+    def log_tail(self):
+        try:
+            lines = self.output().splitlines()
+        except OSError:
+            return ''
+        return 'daemon log (last 30 lines):\n' + '\n'.join(lines[-30:])
+
+    def entries(self):
+        return [e for e in map(parse_stderr_entry, self.output().splitlines()) if e]
+
+    def events(self):
+        return [e for e in self.entries() if e.get('MESSAGE_ID') == '44f1fd78380e403f9427638d2ffb0464']
+
+    def wait_event(self, pred, timeout=10, after=0):
+        """Waits for events matching pred among those after the first AFTER;
+        returns all that match (so a test can insist on exactly one)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [e for e in self.events()[after:] if pred(e)]
+            if found:
+                return found
+            time.sleep(0.05)
+        return []
+
+    def disable(self):
+        return subprocess.run([DAEMON, '--disable', f'--pin-path={self.pin}'], capture_output=True, text=True)
+
+    def cleanup(self):
+        self.stop(signal.SIGKILL)
+        if os.path.exists(self.pin):
+            self.disable()
+            shutil.rmtree(self.pin, ignore_errors=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def fl_exec(kind, via, script=False, name=None, directory=None, prefix=()):
+    """Runs one experiment; returns the dict fl-exec printed (plus 'rc')."""
+    cmd = [*prefix, FL_EXEC]
+    if script:
+        cmd.append('--script')
+    if name:
+        cmd += ['--name', name]
+    if directory:
+        cmd += ['--dir', directory]
+    cmd += [kind, via]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    out = {'rc': p.returncode, 'stderr': p.stderr.strip(), 'stdout': p.stdout.strip()}
+    for m in re.finditer(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)', p.stdout):
+        v = m.group(2)
+        if v.startswith('"'):
+            v = v[1:-1].replace('\\"', '"').replace('\\\\', '\\')
+        out[m.group(1)] = v
+    return out
+
+
+def lsm_available():
+    try:
+        with open('/sys/kernel/security/lsm') as f:
+            return 'bpf' in f.read().strip().split(',')
+    except OSError:
+        return False

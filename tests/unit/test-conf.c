@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* conf.h's SETTINGS_DEFAULT uses the enums from names.h without including it. */
+#include "names.h"
+#include "conf.h"
+#include "tests.h"
+
+#define VALID_PROFILES "allow (or its aliases none, privileged), baseline, restricted"
+#define VALID_BACKENDS "auto, lsm, tracepoint"
+
+#define ASSERT_SETTINGS(s, p, b)                                        \
+        do {                                                            \
+                ASSERT_INT_EQ((s).profile, (p));                        \
+                ASSERT_INT_EQ((s).backend, (b));                        \
+        } while (0)
+
+/* Parses LEN bytes of DATA as file "test.conf". */
+static int parse_n(const char *data, size_t len, Settings *s, char **err) {
+        FILE *f;
+        int r;
+
+        f = fmemopen((void *) data, len, "r");
+        ASSERT_NOT_NULL(f);
+        r = conf_parse(f, "test.conf", s, err);
+        fclose(f);
+        return r;
+}
+
+static int parse(const char *data, Settings *s, char **err) {
+        return parse_n(data, strlen(data), s, err);
+}
+
+/* The message must be printable: nothing below 0x20, no DEL. */
+static void assert_printable(const char *msg) {
+        for (const unsigned char *p = (const unsigned char *) msg; *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        TEST_FAIL("raw byte 0x%02x at offset %zu in \"%s\"", *p,
+                                  (size_t) (p - (const unsigned char *) msg), msg);
+}
+
+/* Parses DATA, expecting -EINVAL with exactly EXPECTED as the error and
+ * *settings untouched. */
+static void assert_parse_error_n(const char *data, size_t len, const char *expected) {
+        Settings s = { .profile = FL_PROFILE_ALLOW, .backend = FL_BACKEND_CHOICE_TRACEPOINT };
+        char *err = NULL;
+
+        ASSERT_INT_EQ(parse_n(data, len, &s, &err), -EINVAL);
+        ASSERT_STREQ(err, expected);
+        assert_printable(err);
+        ASSERT_SETTINGS(s, FL_PROFILE_ALLOW, FL_BACKEND_CHOICE_TRACEPOINT);
+        free(err);
+
+        /* also without an error string */
+        ASSERT_INT_EQ(parse_n(data, len, &s, NULL), -EINVAL);
+        ASSERT_SETTINGS(s, FL_PROFILE_ALLOW, FL_BACKEND_CHOICE_TRACEPOINT);
+}
+
+static void assert_parse_error(const char *data, const char *expected) {
+        assert_parse_error_n(data, strlen(data), expected);
+}
+
+static void test_valid(void) {
+        Settings s = SETTINGS_DEFAULT;
+        char *err = NULL;
+
+        ASSERT_SETTINGS(s, FL_PROFILE_BASELINE, FL_BACKEND_CHOICE_AUTO);
+        ASSERT_INT_EQ(parse("[Fileless]\nProfile=restricted\nBackend=lsm\n", &s, &err), 0);
+        ASSERT_NULL(err);
+        ASSERT_SETTINGS(s, FL_PROFILE_RESTRICTED, FL_BACKEND_CHOICE_LSM);
+
+        /* no newline at the end of the file */
+        s = SETTINGS_DEFAULT;
+        ASSERT_INT_EQ(parse("[Fileless]\nBackend=tracepoint", &s, &err), 0);
+        ASSERT_SETTINGS(s, FL_PROFILE_BASELINE, FL_BACKEND_CHOICE_TRACEPOINT);
+
+        /* every accepted profile and backend name */
+        static const struct {
+                const char *value;
+                int profile;
+        } profiles[] = {
+                { "allow", FL_PROFILE_ALLOW },           { "none", FL_PROFILE_ALLOW },
+                { "privileged", FL_PROFILE_ALLOW },      { "baseline", FL_PROFILE_BASELINE },
+                { "restricted", FL_PROFILE_RESTRICTED },
+        };
+        for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
+                char buf[64];
+
+                snprintf(buf, sizeof(buf), "[Fileless]\nProfile=%s\n", profiles[i].value);
+                s = (Settings) { .profile = 0, .backend = FL_BACKEND_CHOICE_LSM };
+                ASSERT_INT_EQ(parse(buf, &s, &err), 0);
+                ASSERT_SETTINGS(s, profiles[i].profile, FL_BACKEND_CHOICE_LSM);
+        }
+        static const struct {
+                const char *value;
+                int backend;
+        } backends[] = {
+                { "auto", FL_BACKEND_CHOICE_AUTO },
+                { "lsm", FL_BACKEND_CHOICE_LSM },
+                { "tracepoint", FL_BACKEND_CHOICE_TRACEPOINT },
+        };
+        for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+                char buf[64];
+
+                snprintf(buf, sizeof(buf), "[Fileless]\nBackend=%s\n", backends[i].value);
+                s = (Settings) { .profile = FL_PROFILE_RESTRICTED, .backend = -1 };
+                ASSERT_INT_EQ(parse(buf, &s, &err), 0);
+                ASSERT_SETTINGS(s, FL_PROFILE_RESTRICTED, backends[i].backend);
+        }
+        ASSERT_NULL(err);
+}
+
+static void test_unset_keeps_value(void) {
+        Settings s = { .profile = FL_PROFILE_ALLOW, .backend = FL_BACKEND_CHOICE_TRACEPOINT };
+
+        /* only Profile set: Backend keeps what it had */
+        ASSERT_INT_EQ(parse("[Fileless]\nProfile=restricted\n", &s, NULL), 0);
+        ASSERT_SETTINGS(s, FL_PROFILE_RESTRICTED, FL_BACKEND_CHOICE_TRACEPOINT);
+
+        /* an empty file, a file of comments, a bare section change nothing */
+        s = (Settings) { .profile = FL_PROFILE_ALLOW, .backend = FL_BACKEND_CHOICE_LSM };
+        ASSERT_INT_EQ(parse("\n", &s, NULL), 0);
+        ASSERT_INT_EQ(parse("# nothing\n", &s, NULL), 0);
+        ASSERT_INT_EQ(parse("[Fileless]\n", &s, NULL), 0);
+        ASSERT_SETTINGS(s, FL_PROFILE_ALLOW, FL_BACKEND_CHOICE_LSM);
+
+        FILE *f = fopen("/dev/null", "re");
+        ASSERT_NOT_NULL(f);
+        ASSERT_INT_EQ(conf_parse(f, "/dev/null", &s, NULL), 0);
+        fclose(f);
+        ASSERT_SETTINGS(s, FL_PROFILE_ALLOW, FL_BACKEND_CHOICE_LSM);
+
+        /* later assignments win, the section may be repeated */
+        ASSERT_INT_EQ(parse("[Fileless]\nProfile=restricted\nProfile=baseline\n[Fileless]\nBackend=lsm\nBackend=auto\n",
+                            &s, NULL), 0);
+        ASSERT_SETTINGS(s, FL_PROFILE_BASELINE, FL_BACKEND_CHOICE_AUTO);
+}
+
+static void test_comments_and_blank_lines(void) {
+        Settings s = SETTINGS_DEFAULT;
+        char *err = NULL;
+
+        ASSERT_INT_EQ(parse("# leading comment\n"
+                            "; semicolon comment\n"
+                            "\n"
+                            "   \n"
+                            "\t\n"
+                            "[Fileless]\n"
+                            "  # indented comment with Profile=allow\n"
+                            "\t; Backend=lsm\n"
+                            "#Profile=allow\n"
+                            ";Backend=lsm\n"
+                            "Profile=restricted\n"
+                            "\n"
+                            "# trailing comment",
+                            &s, &err), 0);
+        ASSERT_NULL(err);
+        ASSERT_SETTINGS(s, FL_PROFILE_RESTRICTED, FL_BACKEND_CHOICE_AUTO);
+
+        /* comments are fine outside of a section, and may hold anything */
+        ASSERT_INT_EQ(parse("# [Nope]\n; no equals sign here\n# \x1b\x7f\xff\n", &s, &err), 0);
+        ASSERT_NULL(err);
+}
+
+static void test_whitespace(void) {
+        Settings s = SETTINGS_DEFAULT;
+        char *err = NULL;
+
+        ASSERT_INT_EQ(parse("  [Fileless]  \n"
+                            "  Profile  =  restricted  \n"
+                            "\tBackend\t=\ttracepoint\t\r\n",
+                            &s, &err), 0);
+        ASSERT_NULL(err);
+        ASSERT_SETTINGS(s, FL_PROFILE_RESTRICTED, FL_BACKEND_CHOICE_TRACEPOINT);
+
+        /* CRLF line endings */
+        s = SETTINGS_DEFAULT;
+        ASSERT_INT_EQ(parse("[Fileless]\r\nProfile=allow\r\nBackend=lsm\r\n", &s, &err), 0);
+        ASSERT_SETTINGS(s, FL_PROFILE_ALLOW, FL_BACKEND_CHOICE_LSM);
+        ASSERT_NULL(err);
+}
+
+static void test_empty_value_resets(void) {
+        Settings s = { .profile = FL_PROFILE_RESTRICTED, .backend = FL_BACKEND_CHOICE_LSM };
+
+        ASSERT_INT_EQ(parse("[Fileless]\nProfile=\nBackend=   \n", &s, NULL), 0);
+        ASSERT_SETTINGS(s, SETTINGS_DEFAULT.profile, SETTINGS_DEFAULT.backend);
+        ASSERT_SETTINGS(s, FL_PROFILE_BASELINE, FL_BACKEND_CHOICE_AUTO);
+
+        /* a reset followed by an assignment */
+        s = (Settings) { .profile = FL_PROFILE_ALLOW, .backend = FL_BACKEND_CHOICE_TRACEPOINT };
+        ASSERT_INT_EQ(parse("[Fileless]\nProfile=\nProfile=restricted\nBackend=lsm\nBackend=\n", &s, NULL), 0);
+        ASSERT_SETTINGS(s, FL_PROFILE_RESTRICTED, FL_BACKEND_CHOICE_AUTO);
+}
+
+static void test_errors(void) {
+        assert_parse_error("[Fileless]\nProfile=allow\n[Other]\nProfile=allow\n",
+                           "test.conf:3: unknown section [Other], expected [Fileless]");
+        assert_parse_error("[fileless]\n", "test.conf:1: unknown section [fileless], expected [Fileless]");
+        assert_parse_error("[]\n", "test.conf:1: unknown section [], expected [Fileless]");
+
+        assert_parse_error("Profile=restricted\n",
+                           "test.conf:1: assignment outside of a section, expected [Fileless] first");
+        assert_parse_error("# comment\n\nBackend=lsm\n[Fileless]\n",
+                           "test.conf:3: assignment outside of a section, expected [Fileless] first");
+
+        assert_parse_error("[Fileless]\nProfile restricted\n",
+                           "test.conf:2: expected Key=Value, got \"Profile restricted\"");
+        assert_parse_error("[Fileless]\nProfile=allow\nBackend\n",
+                           "test.conf:3: expected Key=Value, got \"Backend\"");
+
+        assert_parse_error("[Fileless]\nProfile=Restricted\n",
+                           "test.conf:2: invalid Profile=\"Restricted\", valid profiles are " VALID_PROFILES);
+        assert_parse_error("[Fileless]\nProfile=privilege\n",
+                           "test.conf:2: invalid Profile=\"privilege\", valid profiles are " VALID_PROFILES);
+        /* only the value's surrounding whitespace is stripped */
+        assert_parse_error("[Fileless]\n Profile = very restricted \n",
+                           "test.conf:2: invalid Profile=\"very restricted\", valid profiles are " VALID_PROFILES);
+
+        assert_parse_error("[Fileless]\nBackend=bpf\n",
+                           "test.conf:2: invalid Backend=\"bpf\", valid backends are " VALID_BACKENDS);
+        assert_parse_error("[Fileless]\nBackend=LSM\n",
+                           "test.conf:2: invalid Backend=\"LSM\", valid backends are " VALID_BACKENDS);
+
+        assert_parse_error("[Fileless]\nProfil=restricted\n",
+                           "test.conf:2: unknown key \"Profil\" in section [Fileless], known keys are Profile, Backend");
+        assert_parse_error("[Fileless]\nprofile=restricted\n",
+                           "test.conf:2: unknown key \"profile\" in section [Fileless], known keys are Profile, Backend");
+        assert_parse_error("[Fileless]\n=restricted\n",
+                           "test.conf:2: unknown key \"\" in section [Fileless], known keys are Profile, Backend");
+
+        static const char nul[] = "[Fileless]\nProfile=allow\0restricted\nBackend=lsm\n";
+        assert_parse_error_n(nul, sizeof(nul) - 1, "test.conf:2: line contains a NUL byte");
+        static const char nul2[] = "[Fileless]\n\0\n";
+        assert_parse_error_n(nul2, sizeof(nul2) - 1, "test.conf:2: line contains a NUL byte");
+
+        assert_parse_error("[Fileless\nProfile=allow\n", "test.conf:1: invalid section header \"[Fileless\"");
+        assert_parse_error("[\n", "test.conf:1: invalid section header \"[\"");
+        assert_parse_error("[Fileless] # comment\n",
+                           "test.conf:1: invalid section header \"[Fileless] # comment\"");
+
+        /* line numbers count comments and blank lines */
+        assert_parse_error("# one\n\n; three\n[Fileless]\n\nFoo=1\n",
+                           "test.conf:6: unknown key \"Foo\" in section [Fileless], known keys are Profile, Backend");
+}
+
+static void test_error_applies_nothing(void) {
+        /* good assignments before the bad line must not leak out */
+        assert_parse_error("[Fileless]\nProfile=restricted\nBackend=lsm\nBackend=nope\n",
+                           "test.conf:4: invalid Backend=\"nope\", valid backends are " VALID_BACKENDS);
+        assert_parse_error("[Fileless]\nProfile=\nBackend=\nX=1\n",
+                           "test.conf:4: unknown key \"X\" in section [Fileless], known keys are Profile, Backend");
+}
+
+static void test_error_replaces_previous(void) {
+        Settings s = SETTINGS_DEFAULT;
+        char *err = strdup("stale error");
+
+        ASSERT_NOT_NULL(err);
+        ASSERT_INT_EQ(parse("[Nope]\n", &s, &err), -EINVAL);
+        ASSERT_STREQ(err, "test.conf:1: unknown section [Nope], expected [Fileless]");
+        free(err);
+}
+
+static void test_error_escapes_control_characters(void) {
+        Settings s = SETTINGS_DEFAULT;
+        char *err = NULL;
+
+        /* ANSI escape sequence in a value */
+        ASSERT_INT_EQ(parse("[Fileless]\nProfile=\x1b[31mred\x1b[0m\n", &s, &err), -EINVAL);
+        ASSERT_STARTSWITH(err, "test.conf:2: invalid Profile=\"");
+        ASSERT_CONTAINS(err, "\\x1b[31mred\\x1b[0m");
+        ASSERT_NOT_CONTAINS(err, "\x1b");
+        assert_printable(err);
+        free(err), err = NULL;
+
+        /* carriage return, vertical tab, DEL, a high byte, a quote and a backslash */
+        ASSERT_INT_EQ(parse("[Fileless]\nBackend=a\rb\vc\x7f" "d\xff" "e\"f\\g\n", &s, &err), -EINVAL);
+        ASSERT_STREQ(err, "test.conf:2: invalid Backend=\"a\\x0db\\x0bc\\x7fd\\xffe\\x22f\\x5cg\", valid backends are "
+                          VALID_BACKENDS);
+        assert_printable(err);
+        free(err), err = NULL;
+
+        /* a bell inside a key, a form feed inside a section name */
+        ASSERT_INT_EQ(parse("[Fileless]\nPro\afile=allow\n", &s, &err), -EINVAL);
+        ASSERT_STARTSWITH(err, "test.conf:2: unknown key \"Pro\\x07file\"");
+        assert_printable(err);
+        free(err), err = NULL;
+        ASSERT_INT_EQ(parse("[File\fless]\n", &s, &err), -EINVAL);
+        ASSERT_STREQ(err, "test.conf:1: unknown section [File\\x0cless], expected [Fileless]");
+        free(err), err = NULL;
+
+        /* a line without '=' holding control characters */
+        ASSERT_INT_EQ(parse("[Fileless]\n\x1b]0;title\a\n", &s, &err), -EINVAL);
+        ASSERT_STREQ(err, "test.conf:2: expected Key=Value, got \"\\x1b]0;title\\x07\"");
+        free(err), err = NULL;
+
+        /* a long value is truncated, not copied whole */
+        char buf[1100] = "[Fileless]\nProfile=";
+        size_t n = strlen(buf);
+        memset(buf + n, 'x', 1000);
+        buf[n + 1000] = 0;
+        ASSERT_INT_EQ(parse(buf, &s, &err), -EINVAL);
+        ASSERT_STARTSWITH(err, "test.conf:2: invalid Profile=\"xxxxxxxx");
+        ASSERT_CONTAINS(err, "...\", valid profiles are " VALID_PROFILES);
+        ASSERT_TRUE(strlen(err) < 300);
+        free(err), err = NULL;
+
+        ASSERT_SETTINGS(s, FL_PROFILE_BASELINE, FL_BACKEND_CHOICE_AUTO);
+}
+
+/* conf_load() */
+
+static char *tmp_root;
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static void cleanup_tmp(void) {
+        if (tmp_root) {
+                nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+                free(tmp_root);
+                tmp_root = NULL;
+        }
+}
+
+/* Returns a fresh directory under the test's temporary root. */
+static char *make_dir(const char *name) {
+        char *p;
+
+        ASSERT_TRUE(asprintf(&p, "%s/%s", tmp_root, name) >= 0);
+        if (mkdir(p, 0755) < 0)
+                TEST_FAIL("mkdir %s: %m", p);
+        return p;
+}
+
+static void write_file(const char *dir, const char *name, const char *content) {
+        char *p;
+        FILE *f;
+
+        ASSERT_TRUE(asprintf(&p, "%s/%s", dir, name) >= 0);
+        f = fopen(p, "we");
+        if (!f)
+                TEST_FAIL("fopen %s: %m", p);
+        ASSERT_TRUE(fputs(content, f) >= 0);
+        ASSERT_INT_EQ(fclose(f), 0);
+        free(p);
+}
+
+static char *join(const char *a, const char *b) {
+        char *p;
+
+        ASSERT_TRUE(asprintf(&p, "%s/%s", a, b) >= 0);
+        return p;
+}
+
+static void test_load_missing(void) {
+        char *d = make_dir("missing"), *main_path = join(d, "fileless.conf"), *err = NULL;
+        Settings s = { .profile = FL_PROFILE_RESTRICTED, .backend = FL_BACKEND_CHOICE_LSM };
+
+        /* neither the file nor the directory exists */
+        ASSERT_INT_EQ(conf_load(main_path, &s, &err), 0);
+        ASSERT_NULL(err);
+        ASSERT_SETTINGS(s, FL_PROFILE_RESTRICTED, FL_BACKEND_CHOICE_LSM);
+
+        /* file only */
+        write_file(d, "fileless.conf", "[Fileless]\nProfile=allow\n");
+        ASSERT_INT_EQ(conf_load(main_path, &s, &err), 0);
+        ASSERT_NULL(err);
+        ASSERT_SETTINGS(s, FL_PROFILE_ALLOW, FL_BACKEND_CHOICE_LSM);
+
+        /* PATH.d is a regular file, not a directory: treated as missing */
+        write_file(d, "fileless.conf.d", "[Fileless]\nProfile=restricted\n");
+        ASSERT_INT_EQ(conf_load(main_path, &s, &err), 0);
+        ASSERT_NULL(err);
+        ASSERT_SETTINGS(s, FL_PROFILE_ALLOW, FL_BACKEND_CHOICE_LSM);
+
+        free(main_path);
+        free(d);
+}
+
+static void test_load_dropins_only(void) {
+        char *d = make_dir("dropins-only"), *main_path = join(d, "fileless.conf"), *err = NULL;
+        Settings s = SETTINGS_DEFAULT;
+
+        free(make_dir("dropins-only/fileless.conf.d"));
+        char *dd = join(d, "fileless.conf.d");
+        write_file(dd, "50-x.conf", "[Fileless]\nBackend=tracepoint\n");
+
+        ASSERT_INT_EQ(conf_load(main_path, &s, &err), 0);
+        ASSERT_NULL(err);
+        ASSERT_SETTINGS(s, FL_PROFILE_BASELINE, FL_BACKEND_CHOICE_TRACEPOINT);
+
+        /* an empty drop-in directory changes nothing */
+        char *d2 = make_dir("empty-dropins");
+        char *main2 = join(d2, "fileless.conf");
+        free(make_dir("empty-dropins/fileless.conf.d"));
+        write_file(d2, "fileless.conf", "[Fileless]\nProfile=restricted\n");
+        s = SETTINGS_DEFAULT;
+        ASSERT_INT_EQ(conf_load(main2, &s, &err), 0);
+        ASSERT_SETTINGS(s, FL_PROFILE_RESTRICTED, FL_BACKEND_CHOICE_AUTO);
+
+        free(main2);
+        free(d2);
+        free(dd);
+        free(main_path);
+        free(d);
+}
+
+static void test_load_order(void) {
+        char *d = make_dir("order"), *main_path = join(d, "fileless.conf"), *err = NULL;
+        Settings s = SETTINGS_DEFAULT;
+
+        write_file(d, "fileless.conf", "[Fileless]\nProfile=allow\nBackend=lsm\n");
+        free(make_dir("order/fileless.conf.d"));
+        char *dd = join(d, "fileless.conf.d");
+
+        /* created out of order: the order must come from the names */
+        write_file(dd, "20-b.conf", "[Fileless]\nProfile=restricted\n");
+        write_file(dd, "10-a.conf", "[Fileless]\nProfile=baseline\nBackend=tracepoint\n");
+        /* lexical, not numeric: "10-a" < "20-b" < "9-z" */
+        write_file(dd, "9-z.conf", "[Fileless]\nBackend=auto\n");
+
+        /* not drop-ins; each would fail to parse if it were read */
+        write_file(dd, "30-c.conf.bak", "garbage\n");
+        write_file(dd, "40-d.conf~", "garbage\n");
+        write_file(dd, "50-e.CONF", "garbage\n");
+        write_file(dd, "README", "garbage\n");
+        write_file(dd, "conf", "garbage\n");
+        write_file(dd, ".conf", "garbage\n");
+        write_file(dd, ".60-hidden.conf", "garbage\n");
+        write_file(dd, ".#99-editor.conf", "garbage\n");
+
+        ASSERT_INT_EQ(conf_load(main_path, &s, &err), 0);
+        ASSERT_NULL(err);
+        ASSERT_SETTINGS(s, FL_PROFILE_RESTRICTED, FL_BACKEND_CHOICE_AUTO);
+
+        /* the drop-ins override the main file even where it comes later alphabetically */
+        write_file(dd, "00-first.conf", "[Fileless]\nProfile=allow\n");
+        s = SETTINGS_DEFAULT;
+        ASSERT_INT_EQ(conf_load(main_path, &s, &err), 0);
+        ASSERT_SETTINGS(s, FL_PROFILE_RESTRICTED, FL_BACKEND_CHOICE_AUTO);
+
+        /* an empty assignment in a later drop-in resets to the default */
+        write_file(dd, "99-reset.conf", "[Fileless]\nProfile=\n");
+        s = SETTINGS_DEFAULT;
+        ASSERT_INT_EQ(conf_load(main_path, &s, &err), 0);
+        ASSERT_SETTINGS(s, FL_PROFILE_BASELINE, FL_BACKEND_CHOICE_AUTO);
+        ASSERT_NULL(err);
+
+        free(dd);
+        free(main_path);
+        free(d);
+}
+
+static void test_load_errors(void) {
+        char *d = make_dir("errors"), *main_path = join(d, "fileless.conf"), *err = NULL, *expected;
+        Settings s = { .profile = FL_PROFILE_ALLOW, .backend = FL_BACKEND_CHOICE_LSM };
+
+        write_file(d, "fileless.conf", "[Fileless]\nProfile=restricted\n");
+        free(make_dir("errors/fileless.conf.d"));
+        char *dd = join(d, "fileless.conf.d");
+        write_file(dd, "10-good.conf", "[Fileless]\nBackend=tracepoint\n");
+        write_file(dd, "20-bad.conf", "# bad\n[Fileless]\nProfile=paranoid\n");
+        write_file(dd, "30-good.conf", "[Fileless]\nProfile=baseline\n");
+
+        /* the second drop-in is bad after a good first one: nothing is applied */
+        ASSERT_INT_EQ(conf_load(main_path, &s, &err), -EINVAL);
+        ASSERT_TRUE(asprintf(&expected,
+                             "%s/20-bad.conf:3: invalid Profile=\"paranoid\", valid profiles are " VALID_PROFILES,
+                             dd) >= 0);
+        ASSERT_STREQ(err, expected);
+        ASSERT_SETTINGS(s, FL_PROFILE_ALLOW, FL_BACKEND_CHOICE_LSM);
+        free(expected);
+        free(err), err = NULL;
+
+        /* the main file is bad: it is named, the drop-ins do not matter */
+        write_file(d, "fileless.conf", "[Fileless]\nBackend=lsm\nBackend=ebpf\n");
+        ASSERT_INT_EQ(conf_load(main_path, &s, &err), -EINVAL);
+        ASSERT_TRUE(asprintf(&expected, "%s:3: invalid Backend=\"ebpf\", valid backends are " VALID_BACKENDS,
+                             main_path) >= 0);
+        ASSERT_STREQ(err, expected);
+        ASSERT_SETTINGS(s, FL_PROFILE_ALLOW, FL_BACKEND_CHOICE_LSM);
+        free(expected);
+        free(err), err = NULL;
+
+        /* main file is a directory: an error, settings untouched */
+        char *d2 = make_dir("errors-dir");
+        char *main2 = make_dir("errors-dir/fileless.conf");
+        ASSERT_TRUE(conf_load(main2, &s, &err) < 0);
+        ASSERT_STARTSWITH(err, main2);
+        ASSERT_SETTINGS(s, FL_PROFILE_ALLOW, FL_BACKEND_CHOICE_LSM);
+        free(err), err = NULL;
+
+        /* and again without an error string */
+        ASSERT_INT_EQ(conf_load(main_path, &s, NULL), -EINVAL);
+        ASSERT_SETTINGS(s, FL_PROFILE_ALLOW, FL_BACKEND_CHOICE_LSM);
+
+        free(main2);
+        free(d2);
+        free(dd);
+        free(main_path);
+        free(d);
+}
+
+int main(void) {
+        char tmpl[] = "/tmp/test-conf-XXXXXX";
+
+        TEST(test_valid);
+        TEST(test_unset_keeps_value);
+        TEST(test_comments_and_blank_lines);
+        TEST(test_whitespace);
+        TEST(test_empty_value_resets);
+        TEST(test_errors);
+        TEST(test_error_applies_nothing);
+        TEST(test_error_replaces_previous);
+        TEST(test_error_escapes_control_characters);
+
+        if (!mkdtemp(tmpl))
+                TEST_FAIL("mkdtemp: %m");
+        tmp_root = strdup(tmpl);
+        ASSERT_NOT_NULL(tmp_root);
+        atexit(cleanup_tmp);
+
+        TEST(test_load_missing);
+        TEST(test_load_dropins_only);
+        TEST(test_load_order);
+        TEST(test_load_errors);
+
+        cleanup_tmp();
+        if (access(tmpl, F_OK) == 0)
+                TEST_FAIL("%s was not removed", tmpl);
+        return 0;
+}
