@@ -212,7 +212,7 @@ class Daemon:
             lines = self.output().splitlines()
         except OSError:
             return ''
-        return 'daemon log (last 30 lines):\n' + '\n'.join(lines[-30:])
+        return 'daemon log (last 8 lines):\n' + '\n'.join(l[:400] for l in lines[-8:])
 
     def entries(self):
         return [e for e in map(parse_stderr_entry, self.output().splitlines()) if e]

@@ -319,6 +319,7 @@ static void test_error_escapes_control_characters(void) {
 static char *tmp_root;
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st, (void) flag, (void) ftw;
         return remove(path);
 }
 

@@ -503,6 +503,35 @@ static void test_format_shm(void) {
         event_fields_done(&f);
 }
 
+static void test_format_by_path(void) {
+        struct fl_event e = sample_event();
+        EventContext ctx = { .shm_dir = "/dev/shm" };
+        EventFields f = {};
+
+        /* known only by its exec path: that names the file, even for shm */
+        e.kind = FL_KIND_SHM;
+        e.flags = FL_EVENT_SCRIPT | FL_EVENT_BY_PATH;
+        e.inode = 0;
+        e.dev = 0;
+        memset(e.name, 0, sizeof(e.name));
+        strcpy(e.path, "/dev/shm/run\n.sh");
+        ASSERT_INT_EQ(event_format(&e, &ctx, &f), 0);
+        assert_well_formed(&f);
+        ASSERT_STREQ(field(&f, "FILELESS_FILE_NAME"), "/dev/shm/run\\n.sh");
+        ASSERT_STREQ(field(&f, "FILELESS_EXEC_PATH"), "/dev/shm/run\\n.sh");
+        ASSERT_STREQ(field(&f, "FILELESS_SCRIPT"), "1");
+        ASSERT_STARTSWITH(f.message, "Killed fileless execution of #! script /dev/shm/run\\n.sh (shm)");
+        assert_line(&f);
+        event_fields_done(&f);
+
+        /* without the flag the dentry name (here empty) plus shm_dir is used */
+        e.flags = FL_EVENT_SCRIPT;
+        strcpy(e.name, "run");
+        ASSERT_INT_EQ(event_format(&e, &ctx, &f), 0);
+        ASSERT_STREQ(field(&f, "FILELESS_FILE_NAME"), "/dev/shm/run");
+        event_fields_done(&f);
+}
+
 static void test_format_other_kinds(void) {
         static const struct {
                 int kind;
@@ -710,6 +739,7 @@ int main(void) {
         TEST(test_format_priority);
         TEST(test_format_script);
         TEST(test_format_shm);
+        TEST(test_format_by_path);
         TEST(test_format_other_kinds);
         TEST(test_format_empty_strings);
         TEST(test_format_device_encoding);
