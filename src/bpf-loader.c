@@ -3,7 +3,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -373,7 +375,24 @@ static int lsm_active(char **ret_reason) {
         return 0;
 }
 
+static bool have_capability(const struct __user_cap_data_struct data[2], unsigned cap) {
+        return data[cap / 32].effective & (1U << (cap % 32));
+}
+
 static int check_prerequisites(void) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[2] = {};
+
+        /* Checked up front, so that an unprivileged start fails with the reason
+         * rather than with the first EPERM from deep inside libbpf. */
+        if (syscall(SYS_capget, &h, data) < 0)
+                return log_error_errno(errno, "Failed to read our capabilities: %m");
+        if (!have_capability(data, CAP_SYS_ADMIN) &&
+            !(have_capability(data, CAP_BPF) && have_capability(data, CAP_PERFMON)))
+                return log_error_errno(EPERM,
+                                       "filelesslockd needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) to load its "
+                                       "programs: run it as root.");
+
         if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
                 return log_error_errno(errno,
                                        "Kernel BTF is not available (/sys/kernel/btf/vmlinux: %m): "
@@ -381,11 +400,13 @@ static int check_prerequisites(void) {
         return 0;
 }
 
-static int explain_load_error(int r, const char *what) {
-        if (r == -EPERM || r == -EACCES)
-                return log_error_errno(r, "Not allowed to load %s: %m. filelesslockd must run as root "
-                                          "(with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN).", what);
-        return log_error_errno(r, "Failed to load and attach %s: %m (run with SYSTEMD_LOG_LEVEL=debug for libbpf's log)", what);
+/* Our capabilities were checked before, so a refusal here is the kernel's
+ * (lockdown, no BPF trampolines, a missing hook): say so rather than blaming
+ * privileges, and return a code that does not read as "permission denied". */
+static int explain_load_error(int r, const char *what, const char *context) {
+        log_error_errno(r, "The kernel refused %s: %m%s%s (SYSTEMD_LOG_LEVEL=debug shows libbpf's log).", what,
+                        context ? "; " : "", strempty(context));
+        return -EOPNOTSUPP;
 }
 
 int fl_bpf_setup(const char *pin_path, int choice, int profile, FlBpf **ret) {
@@ -426,11 +447,15 @@ int fl_bpf_setup(const char *pin_path, int choice, int profile, FlBpf **ret) {
         }
 
         if (choice == FL_BACKEND_CHOICE_LSM) {
+                /* Asked for explicitly: try even if securityfs cannot tell, but
+                 * never fall back to something else. */
+                (void) lsm_active(&reason);
                 r = load_and_attach(b, FL_BACKEND_LSM, profile);
                 if (r < 0) {
-                        explain_load_error(r, "the BPF LSM program (backend lsm)");
+                        r = explain_load_error(r, "the BPF LSM program (backend lsm)", reason);
                         goto fail;
                 }
+                free(reason);
                 reason = strdup("requested");
         } else if (choice == FL_BACKEND_CHOICE_AUTO && lsm_active(&reason) > 0) {
                 r = load_and_attach(b, FL_BACKEND_LSM, profile);
@@ -448,7 +473,8 @@ int fl_bpf_setup(const char *pin_path, int choice, int profile, FlBpf **ret) {
                 }
                 r = load_and_attach(b, FL_BACKEND_TRACEPOINT, profile);
                 if (r < 0) {
-                        explain_load_error(r, "the sched_process_exec tracepoint program (backend tracepoint)");
+                        r = explain_load_error(r, "the sched_process_exec tracepoint program (backend tracepoint)",
+                                               NULL);
                         goto fail;
                 }
         }

@@ -34,7 +34,9 @@ _printf_(4, 5) static int conf_error(char **ret_error, const char *fname, unsign
 
         if (ret_error) {
                 free(*ret_error);
-                if (asprintf(ret_error, "%s:%u: %s", fname, line, msg) < 0) {
+                /* Line 0: the problem is with the file as a whole. */
+                if ((line > 0 ? asprintf(ret_error, "%s:%u: %s", fname, line, msg)
+                              : asprintf(ret_error, "%s: %s", fname, msg)) < 0) {
                         *ret_error = NULL;
                         return -ENOMEM;
                 }
@@ -48,7 +50,8 @@ _printf_(4, 5) static int conf_error(char **ret_error, const char *fname, unsign
 static void quote_value(const char *s, char *buf, size_t size) {
         size_t n = 0;
 
-        for (; *s && n + 5 < size; s++) {
+        /* Room for one escape, the ellipsis and the NUL. */
+        for (; *s && n + 4 + 3 + 1 <= size; s++) {
                 unsigned char c = *s;
 
                 if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
@@ -56,7 +59,7 @@ static void quote_value(const char *s, char *buf, size_t size) {
                 else
                         buf[n++] = c;
         }
-        if (*s && n + 4 <= size)
+        if (*s)
                 n += snprintf(buf + n, size - n, "...");
         buf[n] = 0;
 }

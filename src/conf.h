@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "names.h"
+
 /* What the configuration files say. Unset fields keep the values they had
  * before parsing, so defaults go in first and the command line on top. */
 typedef struct Settings {

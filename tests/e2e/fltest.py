@@ -119,6 +119,7 @@ class Daemon:
         _daemon_counter += 1
         self.tap = tap
         self.tmp = tempfile.mkdtemp(prefix='fltest-')
+        os.chmod(self.tmp, 0o755)  # readable for the unprivileged-start test
         self.pin = pin or f'{BPFFS}/filelesslock-test-{os.getpid()}-{_daemon_counter}'
         self.config = os.path.join(self.tmp, 'filelesslockd.conf')
         self.log_path = os.path.join(self.tmp, 'daemon.log')
@@ -177,6 +178,15 @@ class Daemon:
                 if line == what:
                     return True
         return False
+
+    def drain_notify(self):
+        """Collects what the daemon sent before it exited."""
+        self.sock.setblocking(False)
+        while True:
+            try:
+                self.status += self.sock.recv(4096).decode().splitlines()
+            except BlockingIOError:
+                return
 
     def notify_value(self, key):
         vals = [l.split('=', 1)[1] for l in self.status if l.startswith(key + '=')]

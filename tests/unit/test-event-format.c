@@ -524,7 +524,7 @@ static void test_format_by_path(void) {
         assert_line(&f);
         event_fields_done(&f);
 
-        /* without the flag the dentry name (here empty) plus shm_dir is used */
+        /* without the flag the dentry name plus shm_dir is used */
         e.flags = FL_EVENT_SCRIPT;
         strcpy(e.name, "run");
         ASSERT_INT_EQ(event_format(&e, &ctx, &f), 0);
