@@ -165,7 +165,7 @@ IFS= read -r cwd </mnt/ctl/cwd
 # Keep a working directory below a soon-to-be tmpfs reachable in the guest.
 cwd_bound=
 case $cwd in
-    /tmp | /tmp/* | /run | /run/* | /dev/shm | /dev/shm/*)
+    /run | /run/* | /dev/shm | /dev/shm/*)
         if [ -d "$R$cwd" ] && mount -o bind "$R$cwd" /mnt/cwd; then cwd_bound=1; fi ;;
 esac
 
@@ -181,7 +181,8 @@ ln -s /proc/self/fd/0 "$R/dev/stdin"
 ln -s /proc/self/fd/1 "$R/dev/stdout"
 ln -s /proc/self/fd/2 "$R/dev/stderr"
 mount -t tmpfs -o mode=0755 tmpfs "$R/run"
-mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"
+# /tmp stays the host's (through the overlay): a clone or build tree there
+# must be visible. O_TMPFILE, which overlayfs refuses on 6.1, goes to /run.
 mount -t securityfs securityfs "$R/sys/kernel/security"
 mount -t bpf -o mode=0700 bpf "$R/sys/fs/bpf"
 mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
