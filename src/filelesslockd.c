@@ -152,6 +152,10 @@ int main(int argc, char *argv[]) {
         }
         m->config_path = a.config ? strdup(a.config) : strdup(DEFAULT_CONFIG);
         m->pin_path = a.pin_path ? strdup(a.pin_path) : strdup(FL_DEFAULT_PIN_PATH);
+        /* For tests of a hanging polkit; the default is D-Bus's own. */
+        const char *t = getenv("FILELESSLOCK_POLKIT_TIMEOUT_SEC");
+        if (t && atoi(t) > 0)
+                m->polkit_timeout_usec = (uint64_t) atoi(t) * 1000000ULL;
         m->cmdline_profile = a.profile;
         m->cmdline_backend = a.backend;
         if (!m->config_path || !m->pin_path) {

@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "bus.h"
 #include "event-format.h"
 #include "journal-event.h"
 #include "log.h"
@@ -24,6 +25,7 @@ int manager_new(Manager **ret) {
                 return -ENOMEM;
         m->cmdline_backend = -1;
         m->settings = SETTINGS_DEFAULT;
+        m->polkit_timeout_usec = 25 * 1000000ULL;
 
         r = sd_event_default(&m->event);
         if (r < 0) {
@@ -37,6 +39,9 @@ int manager_new(Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        /* The bus first: answering pending polkit queries needs the rest. */
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_source_disable_unref(m->reconnect_source);
         sd_event_source_disable_unref(m->rb_source);
         sd_event_source_disable_unref(m->timer_source);
         ring_buffer__free(m->rb);
@@ -100,6 +105,9 @@ static int handle_event(void *userdata, void *data, size_t size) {
                 return 0;
         }
         (void) journal_send_event(&f);
+        r = bus_emit_event(m, e, &f, ctx.realtime_usec);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit the Event signal, ignoring: %m");
         event_fields_done(&f);
         return 0;
 }
@@ -161,6 +169,11 @@ static void notify_status(Manager *m) {
                           m->settings.profile == FL_PROFILE_ALLOW ? " (logging only)" : "", backend);
 }
 
+void manager_profile_changed(Manager *m) {
+        notify_status(m);
+        (void) bus_emit_profile_changed(m);
+}
+
 static int manager_reload(Manager *m) {
         char f_old[64], f_new[64];
         const char *extra[] = { f_old, f_new, NULL };
@@ -196,6 +209,7 @@ static int manager_reload(Manager *m) {
                                     "Fileless execution profile changed from %s to %s by a configuration reload.",
                                     profile_to_string(m->settings.profile), profile_to_string(s.profile));
         m->settings = s;
+        (void) bus_emit_profile_changed(m);
 
 finish:
         notify_status(m);
@@ -245,6 +259,10 @@ int manager_start(Manager *m) {
                                        on_housekeeping, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the housekeeping timer: %m");
+
+        r = bus_setup(m);
+        if (r < 0)
+                return r;
 
         /* sd-event pings the watchdog by itself when WATCHDOG_USEC is set. */
         r = sd_event_set_watchdog(m->event, true);

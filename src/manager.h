@@ -2,6 +2,7 @@
 #pragma once
 
 #include <bpf/libbpf.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "bpf-loader.h"
@@ -11,8 +12,12 @@ typedef struct Manager {
         sd_event *event;
         sd_event_source *rb_source;
         sd_event_source *timer_source;
+        sd_event_source *reconnect_source;
         struct ring_buffer *rb;
         FlBpf *bpf;
+        sd_bus *bus;             /* NULL while there is no system bus */
+        const char *version;     /* for the Version property */
+        uint64_t polkit_timeout_usec;
 
         char *config_path;
         char *pin_path;
@@ -31,3 +36,6 @@ Manager *manager_free(Manager *m);
 int manager_load_settings(Manager *m, Settings *ret);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
+
+/* After the profile in force changed: STATUS=, PropertiesChanged. */
+void manager_profile_changed(Manager *m);
