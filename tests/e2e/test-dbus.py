@@ -14,6 +14,9 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
+import json
+import select
+
 import dbus
 import dbus.mainloop.glib
 from gi.repository import GLib
@@ -27,6 +30,11 @@ NAME = 'org.bpflock.Fileless1'
 PATH = '/org/bpflock/Fileless1'
 IFACE = 'org.bpflock.Fileless1'
 ACTION = 'org.bpflock.fileless1.set-profile'
+CTL = os.environ.get('FILELESSLOCKCTL', os.path.join(SRC, 'build', 'src', 'filelesslockctl'))
+
+
+def ctl(*args, timeout=30):
+    return subprocess.run([CTL, *args], capture_output=True, text=True, timeout=timeout)
 
 EVENT_KEYS = {'Timestamp': 't', 'Action': 's', 'Kind': 's', 'Profile': 's', 'Backend': 's', 'Pid': 'u',
               'PPid': 'u', 'Uid': 'u', 'Gid': 'u', 'Comm': 's', 'ParentComm': 's', 'FileName': 's',
@@ -261,6 +269,48 @@ print('got', len(got), flush=True)
            and get('Profile') == 'baseline', 'the hung authorization ends AccessDenied, profile unchanged', results)
     pk.mock.SimulateHang(False)
 
+    # filelesslockctl against the running daemon.
+    p = ctl('status')
+    tap.ok(p.returncode == 0 and re.search(r'Profile: baseline', p.stdout) and 'Backend:' in p.stdout,
+           'filelesslockctl status shows the profile and backend', p.stdout + p.stderr)
+    p = ctl('status', '--json')
+    try:
+        st = json.loads(p.stdout)
+    except ValueError:
+        st = {}
+    tap.ok(p.returncode == 0 and st.get('Profile') == 'baseline' and isinstance(st.get('FilelessExecutions'), int),
+           'filelesslockctl status --json parses, with the counters as numbers', p.stdout + p.stderr)
+    pk.mock.SetAllowed([ACTION])
+    p = ctl('--no-ask-password', 'set-profile', 'restricted')
+    tap.ok(p.returncode == 0 and get('Profile') == 'restricted', 'filelesslockctl set-profile restricted',
+           p.stdout + p.stderr)
+    p = ctl('--no-ask-password', 'set-profile', 'restrictd')
+    tap.ok(p.returncode == 2 and 'restrictd' in p.stderr and get('Profile') == 'restricted',
+           'filelesslockctl set-profile with a typo: exit 2 naming it', p.stdout + p.stderr)
+    pk.mock.SetAllowed(dbus.Array([], signature='s'))
+    p = ctl('--no-ask-password', 'set-profile', 'allow')
+    tap.ok(p.returncode == 4 and get('Profile') == 'restricted', 'filelesslockctl set-profile refused: exit 4',
+           p.stdout + p.stderr)
+    pk.mock.SetAllowed([ACTION])
+    ctl('--no-ask-password', 'set-profile', 'baseline')
+    mon = subprocess.Popen([CTL, 'monitor', '--json'], stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    r = fl_exec('memfd', 'proc-self', name='ctl-monitor')
+    line = ''
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and 'ctl-monitor' not in line:
+        if select.select([mon.stdout], [], [], 0.2)[0]:
+            line = mon.stdout.readline()
+    mon.terminate()
+    mon.wait(timeout=10)
+    try:
+        ev = json.loads(line)
+    except ValueError:
+        ev = {}
+    tap.ok(ev.get('FileName') == 'memfd:ctl-monitor' and ev.get('Inode') == int(r['ino']) and ev.get('Kind') == 'memfd',
+           'filelesslockctl monitor --json prints the event as one JSON object', line)
+    tap.ok(mon.returncode == 0, 'filelesslockctl monitor exits 0 on SIGTERM', mon.returncode)
+
     # No polkit at all: writes are denied with a clear error, reads work.
     pk.stop()
     e = call_error(props.Set, IFACE, 'Profile', 'allow')
@@ -269,6 +319,9 @@ print('got', len(got), flush=True)
            'no polkit: AccessDenied saying polkit could not be asked; reads work', e)
 
     d.stop()
+    p = ctl('status')
+    tap.ok(p.returncode == 3 and 'not running' in p.stderr, 'filelesslockctl status without the daemon: exit 3',
+           p.stdout + p.stderr)
     # The persisted profile is what a restart applies.
     tap.ok(d.start(env={'FILELESSLOCK_POLKIT_TIMEOUT_SEC': '4'}), 'restarts')
     tap.ok('profile baseline' in (d.notify_value('STATUS') or '').lower(),
