@@ -314,11 +314,14 @@ int bus_emit_event(Manager *m, const struct fl_event *e, const EventFields *f, u
         r = sd_bus_message_new_signal(m->bus, &s, BUS_PATH, BUS_INTERFACE, "Event");
         if (r < 0)
                 return r;
+        r = sd_bus_message_open_container(s, 'a', "{sv}");
+        if (r < 0)
+                return r;
 
         /* Strings come from the formatted journal fields: the same escaping,
          * so they are valid UTF-8 whatever bytes the attacker chose. */
         r = sd_bus_message_append(
-                s, "a{sv}", 17,
+                s, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
                 "Timestamp", "t", realtime_usec,
                 "Action", "s", field_value(f, "FILELESS_ACTION"),
                 "Kind", "s", field_value(f, "FILELESS_KIND"),
@@ -336,6 +339,15 @@ int bus_emit_event(Manager *m, const struct fl_event *e, const EventFields *f, u
                 "Device", "t", (uint64_t) makedev(kdev_major(e->dev), kdev_minor(e->dev)),
                 "PidNamespace", "t", (uint64_t) e->pidns,
                 "CgroupId", "t", (uint64_t) e->cgroup_id);
+        if (r < 0)
+                return r;
+        /* Unit only when the process belongs to one (unit names are ASCII). */
+        if (!isempty(field_value(f, "FILELESS_UNIT"))) {
+                r = sd_bus_message_append(s, "{sv}", "Unit", "s", field_value(f, "FILELESS_UNIT"));
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(s);
         if (r < 0)
                 return r;
 

@@ -118,7 +118,7 @@ static const char *verb(int action) {
 }
 
 int event_format(const struct fl_event *e, const EventContext *ctx, EventFields *ret) {
-        _cleanup_free_ char *comm = NULL, *pcomm = NULL, *name = NULL, *path = NULL, *file = NULL;
+        _cleanup_free_ char *comm = NULL, *pcomm = NULL, *name = NULL, *path = NULL, *file = NULL, *unit = NULL;
         const char *kind = kind_to_string(e->kind) ?: "unknown", *action = action_to_string(e->action) ?: "unknown",
                    *profile = profile_to_string(e->profile) ?: "unknown",
                    *backend = backend_to_string(e->backend) ?: "unknown";
@@ -131,6 +131,9 @@ int event_format(const struct fl_event *e, const EventContext *ctx, EventFields 
         name = escape_string(e->name, sizeof(e->name));
         path = escape_string(e->path, sizeof(e->path));
         if (!comm || !pcomm || !name || !path)
+                return -ENOMEM;
+        /* Cgroup names under a delegated subtree are the user's choice too. */
+        if (ctx && ctx->unit && !(unit = escape_string(ctx->unit, SIZE_MAX)))
                 return -ENOMEM;
 
         /* A shm object is best known by its path; the kernel only gave us the
@@ -172,7 +175,8 @@ int event_format(const struct fl_event *e, const EventContext *ctx, EventFields 
             (r = add_field(&f, "FILELESS_PID_NAMESPACE=%u", e->pidns)) < 0 ||
             (r = add_field(&f, "FILELESS_PID_NAMESPACE_LEVEL=%u", e->pidns_level)) < 0 ||
             (r = add_field(&f, "FILELESS_CGROUP_ID=%llu", (unsigned long long) e->cgroup_id)) < 0 ||
-            (r = add_field(&f, "FILELESS_TIMESTAMP=%llu", (unsigned long long) (ctx ? ctx->realtime_usec : 0))) < 0) {
+            (r = add_field(&f, "FILELESS_TIMESTAMP=%llu", (unsigned long long) (ctx ? ctx->realtime_usec : 0))) < 0 ||
+            (unit && (r = add_field(&f, "FILELESS_UNIT=%s", unit)) < 0)) {
                 event_fields_done(&f);
                 return r;
         }

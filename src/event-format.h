@@ -20,6 +20,7 @@ typedef struct EventFields {
 typedef struct EventContext {
         uint64_t realtime_usec;  /* the event's boot_ns translated to CLOCK_REALTIME */
         const char *shm_dir;     /* mount point of the shm superblock of the event's file, if any */
+        const char *unit;        /* systemd unit of the exec'ing task's cgroup, if any */
 } EventContext;
 
 /* Escapes S (at most MAXLEN bytes, stopping at NUL) so that the result is

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "bus.h"
+#include "cgroup-unit.h"
 #include "event-format.h"
 #include "journal-event.h"
 #include "log.h"
@@ -26,6 +27,7 @@ int manager_new(Manager **ret) {
         m->cmdline_backend = -1;
         m->settings = SETTINGS_DEFAULT;
         m->polkit_timeout_usec = 25 * 1000000ULL;
+        m->cgroup2_fd = cgroup2_open();
 
         r = sd_event_default(&m->event);
         if (r < 0) {
@@ -46,6 +48,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->timer_source);
         ring_buffer__free(m->rb);
         fl_bpf_free(m->bpf);
+        closep(&m->cgroup2_fd);
         sd_event_unref(m->event);
         free(m->config_path);
         free(m->pin_path);
@@ -82,6 +85,7 @@ static uint64_t now_usec(clockid_t clock) {
 static int handle_event(void *userdata, void *data, size_t size) {
         Manager *m = userdata;
         const struct fl_event *e = data;
+        _cleanup_free_ char *unit = NULL;
         EventFields f;
         EventContext ctx;
         int r;
@@ -98,6 +102,9 @@ static int handle_event(void *userdata, void *data, size_t size) {
                 .realtime_usec = now_usec(CLOCK_REALTIME) - now_usec(CLOCK_BOOTTIME) + e->boot_ns / 1000,
                 .shm_dir = fl_bpf_shm_dir(m->bpf, e->dev),
         };
+
+        unit = cgroup_id_to_unit(m->cgroup2_fd, e->cgroup_id);
+        ctx.unit = unit;
 
         r = event_format(e, &ctx, &f);
         if (r < 0) {

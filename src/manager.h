@@ -16,6 +16,7 @@ typedef struct Manager {
         struct ring_buffer *rb;
         FlBpf *bpf;
         sd_bus *bus;             /* NULL while there is no system bus */
+        int cgroup2_fd;          /* for the unit of an event's cgroup id; -1 if none */
         const char *version;     /* for the Version property */
         uint64_t polkit_timeout_usec;
 

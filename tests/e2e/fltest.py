@@ -252,8 +252,18 @@ class Daemon:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def fl_exec(kind, via, script=False, name=None, directory=None, prefix=()):
-    """Runs one experiment; returns the dict fl-exec printed (plus 'rc')."""
+def cgroup2_dir():
+    with open('/proc/self/mounts') as f:
+        for line in f:
+            dev, mnt, fstype = line.split()[:3]
+            if fstype == 'cgroup2':
+                return mnt
+    return None
+
+
+def fl_exec(kind, via, script=False, name=None, directory=None, prefix=(), cgroup=None):
+    """Runs one experiment; returns the dict fl-exec printed (plus 'rc').
+    With CGROUP (a cgroup2 directory), fl-exec runs in that cgroup."""
     cmd = [*prefix, FL_EXEC]
     if script:
         cmd.append('--script')
@@ -262,7 +272,10 @@ def fl_exec(kind, via, script=False, name=None, directory=None, prefix=()):
     if directory:
         cmd += ['--dir', directory]
     cmd += [kind, via]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    def enter_cgroup():
+        with open(os.path.join(cgroup, 'cgroup.procs'), 'w') as f:
+            f.write(str(os.getpid()))
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, preexec_fn=enter_cgroup if cgroup else None)
     out = {'rc': p.returncode, 'stderr': p.stderr.strip(), 'stdout': p.stdout.strip()}
     for m in re.finditer(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)', p.stdout):
         v = m.group(2)

@@ -21,7 +21,7 @@ import dbus
 import dbus.mainloop.glib
 from gi.repository import GLib
 
-from fltest import TAP, Daemon, ensure_bpffs, fl_exec, lsm_available, on_exit
+from fltest import TAP, Daemon, cgroup2_dir, ensure_bpffs, fl_exec, lsm_available, on_exit
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
 POLICY = os.path.join(SRC, 'dbus', 'org.bpflock.Fileless1.conf')
@@ -170,8 +170,30 @@ def main():
         tap.ok(not bad, 'every documented key with its type', bad)
         tap.ok(e.get('Kind') == 'memfd' and e.get('Action') == 'allowed' and e.get('Pid') == int(r['child']),
                'Kind, Action and Pid are right', dict(e))
+        # Our own cgroup's unit, if we are in one at all (on these machines: none).
+        with open('/proc/self/cgroup') as f:
+            own = [l.split('::', 1)[1].strip() for l in f if l.startswith('0::')]
+        units = [c for c in (own[0] if own else '').split('/')
+                 if re.search(r'\.(service|scope|socket|mount|swap|timer)$', c)]
+        tap.ok(e.get('Unit') == (units[-1] if units else None), 'Unit is our own unit, or absent outside any unit',
+               (e.get('Unit'), units))
         tap.ok(str(e.get('FileName')).startswith('memfd:dbus-') and '\x01' not in str(e.get('FileName')),
                'a name with invalid UTF-8 and control bytes arrives as valid, escaped UTF-8', e.get('FileName'))
+
+    # A process in a unit's cgroup: the event names the unit.
+    root = cgroup2_dir()
+    unit = f'fltest-{os.getpid()}.scope'
+    cg = os.path.join(root, unit)
+    os.mkdir(cg)
+    on_exit(lambda: os.rmdir(cg))
+    events.clear()
+    r = fl_exec('memfd', 'proc-self', name='in-a-unit', cgroup=cg)
+    pump(lambda: any(e.get('Inode') == int(r['ino']) for e in events))
+    ev = [e for e in events if e.get('Inode') == int(r['ino'])]
+    tap.ok(len(ev) == 1 and ev[0].get('Unit') == unit, f'Unit is {unit} for a process in its cgroup',
+           [dict(e) for e in ev])
+    jev = d.wait_event(lambda e: e.get('FILELESS_FILE_NAME') == 'memfd:in-a-unit')
+    tap.ok(len(jev) == 1 and jev[0].get('FILELESS_UNIT') == unit, 'and the journal entry has FILELESS_UNIT', jev)
 
     # An unprivileged user outside adm and systemd-journal receives no Event.
     listener = subprocess.Popen(
