@@ -8,9 +8,7 @@
 #include "names.h"
 #include "util.h"
 
-/* Length of the valid UTF-8 sequence at s (n bytes available), or 0. Rejects
- * overlong forms, surrogates and code points above U+10FFFF, as D-Bus does. */
-static size_t utf8_sequence_length(const unsigned char *s, size_t n) {
+size_t utf8_sequence_length(const unsigned char *s, size_t n) {
         uint32_t cp;
         size_t len;
 

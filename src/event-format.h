@@ -23,6 +23,10 @@ typedef struct EventContext {
         const char *unit;        /* systemd unit of the exec'ing task's cgroup, if any */
 } EventContext;
 
+/* Length of the valid UTF-8 sequence at S (N bytes available), or 0. Rejects
+ * overlong forms, surrogates and code points above U+10FFFF, as D-Bus does. */
+size_t utf8_sequence_length(const unsigned char *s, size_t n);
+
 /* Escapes S (at most MAXLEN bytes, stopping at NUL) so that the result is
  * printable, valid UTF-8 and one line: control characters, backslash, double
  * quote and bytes that are not part of valid UTF-8 become C escapes. */

@@ -22,6 +22,7 @@
 #if __has_include("config.h")
 #include "config.h"
 #endif
+#include "event-format.h"
 #include "message-ids.h"
 #include "names.h"
 #include "util.h"
@@ -292,35 +293,6 @@ static int record_from_message(sd_bus_message *m, Record *ret) {
 
 /* ---- output ---- */
 
-/* Length of the valid UTF-8 sequence at S (at least one byte left), 0 if invalid. */
-static size_t utf8_sequence_length(const unsigned char *s) {
-        size_t len;
-        uint32_t c;
-
-        if (s[0] < 0x80)
-                return 1;
-        if ((s[0] & 0xe0) == 0xc0)
-                len = 2, c = s[0] & 0x1f;
-        else if ((s[0] & 0xf0) == 0xe0)
-                len = 3, c = s[0] & 0x0f;
-        else if ((s[0] & 0xf8) == 0xf0)
-                len = 4, c = s[0] & 0x07;
-        else
-                return 0;
-
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
-                        return 0;
-                c = (c << 6) | (s[i] & 0x3f);
-        }
-
-        /* overlong forms, surrogates, beyond Unicode */
-        if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-            (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-                return 0;
-        return len;
-}
-
 static void json_string(FILE *f, const char *s) {
         const unsigned char *p = (const unsigned char *) s;
 
@@ -349,7 +321,7 @@ static void json_string(FILE *f, const char *s) {
                                 fprintf(f, "\\u%04x", *p);
                                 break;
                         }
-                        len = utf8_sequence_length(p);
+                        len = utf8_sequence_length(p, strlen((const char *) p));
                         if (len == 0) {
                                 /* JSON is UTF-8: a stray byte becomes U+FFFD. */
                                 fputs("\\ufffd", f);
