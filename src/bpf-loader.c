@@ -513,17 +513,6 @@ int fl_bpf_set_profile(FlBpf *b, int profile) {
         return config_write(b->config_fd, &c);
 }
 
-int fl_bpf_get_profile(FlBpf *b, int *ret) {
-        struct fl_config c;
-        int r;
-
-        r = config_read(b->config_fd, &c);
-        if (r < 0)
-                return r;
-        *ret = c.profile;
-        return 0;
-}
-
 int fl_bpf_read_stats(FlBpf *b, uint64_t ret[_FL_STAT_MAX]) {
         for (uint32_t i = 0; i < _FL_STAT_MAX; i++)
                 if (bpf_map_lookup_elem(b->stats_fd, &i, &ret[i]) < 0)

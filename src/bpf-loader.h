@@ -28,7 +28,6 @@ int fl_bpf_setup(const char *pin_path, int backend, int profile, FlBpf **ret);
 FlBpf *fl_bpf_free(FlBpf *b);
 
 int fl_bpf_set_profile(FlBpf *b, int profile);
-int fl_bpf_get_profile(FlBpf *b, int *ret);
 int fl_bpf_read_stats(FlBpf *b, uint64_t ret[_FL_STAT_MAX]);
 const char *fl_bpf_shm_dir(const FlBpf *b, uint64_t dev);
 
