@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 
 tools/install-deps.sh --tests
 
-opts=()
+# Debian's layout (/usr, /etc): the integration tier installs this build into
+# a DESTDIR and boots systemd on it.
+opts=(--prefix=/usr)
 [[ ${CI:-} == true ]] && opts+=(-Dwerror=true)
 if [[ -d build-tests ]]; then
     meson setup --reconfigure build-tests "${opts[@]}" >/dev/null
