@@ -148,15 +148,18 @@ static int apply_profile(Manager *m, sd_bus_message *message, int profile, sd_bu
 
         r = fl_bpf_set_profile(m->bpf, profile);
         if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to apply profile %s: %m", profile_to_string(profile));
+                /* Not the caller's fault: a plain failure, never an errno-derived
+                 * name such as AccessDenied, which would blame polkit. */
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Failed to apply profile %s: %s",
+                                         profile_to_string(profile), strerror(-r));
 
         r = persist_profile(m, profile);
         if (r < 0) {
                 /* Not saved means not changed: a profile that silently reverted at
                  * the next boot would be worse than an error now. */
                 (void) fl_bpf_set_profile(m->bpf, old);
-                return sd_bus_error_set_errnof(error, r, "Failed to save profile %s to %s.d/: %m",
-                                               profile_to_string(profile), m->config_path);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Failed to save profile %s to %s.d/: %s",
+                                         profile_to_string(profile), m->config_path, strerror(-r));
         }
 
         m->settings.profile = profile;

@@ -635,6 +635,11 @@ static int verb_set_profile(sd_bus *bus, const char *profile) {
                 r = sd_bus_set_allow_interactive_authorization(bus, true);
                 if (r < 0)
                         return log_error_errno(r, "Failed to allow interactive authorization: %m");
+                /* The daemon waits up to 120 s for a password to be typed:
+                 * wait for its answer a little longer than that. */
+                r = sd_bus_set_method_call_timeout(bus, 130 * 1000000ULL);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set the call timeout: %m");
                 (void) polkit_agent_open();
         }
 
