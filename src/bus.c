@@ -55,6 +55,13 @@ static int property_get_counter(sd_bus *bus, const char *path, const char *inter
                                                                            : stats[FL_STAT_LOST]);
 }
 
+static int property_get_suppressed(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "t", m->ratelimit.suppressed_total);
+}
+
 static int property_get_pinned(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -290,6 +297,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("FilelessExecutions", "t", property_get_counter, 0, 0),
         SD_BUS_PROPERTY("Blocked", "t", property_get_counter, 0, 0),
         SD_BUS_PROPERTY("EventsLost", "t", property_get_counter, 0, 0),
+        SD_BUS_PROPERTY("EventsSuppressed", "t", property_get_suppressed, 0, 0),
         SD_BUS_PROPERTY("Pinned", "b", property_get_pinned, 0, 0),
         SD_BUS_PROPERTY("PinPath", "s", property_get_pin_path, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("SetProfile", SD_BUS_ARGS("s", profile, "b", interactive), SD_BUS_NO_RESULT,

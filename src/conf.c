@@ -21,6 +21,50 @@ static char *strstrip(char *s) {
         return s;
 }
 
+int parse_interval(const char *s, uint64_t *ret_usec) {
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                { "", 1000000ULL }, { "s", 1000000ULL }, { "sec", 1000000ULL },
+                { "ms", 1000ULL },  { "min", 60000000ULL },
+        };
+        uint64_t n = 0;
+        const char *p = s;
+
+        if (!isdigit((unsigned char) *p))
+                return -EINVAL;
+        for (; isdigit((unsigned char) *p); p++) {
+                n = n * 10 + (uint64_t) (*p - '0');
+                if (n > 86400ULL * 1000ULL)
+                        return -ERANGE;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (streq(p, units[i].suffix)) {
+                        if (n * units[i].usec > 86400ULL * 1000000ULL)
+                                return -ERANGE;
+                        *ret_usec = n * units[i].usec;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static int parse_burst(const char *s, unsigned *ret) {
+        unsigned long n = 0;
+
+        if (!isdigit((unsigned char) *s))
+                return -EINVAL;
+        for (; isdigit((unsigned char) *s); s++) {
+                n = n * 10 + (unsigned long) (*s - '0');
+                if (n > RATE_LIMIT_BURST_MAX)
+                        return -ERANGE;
+        }
+        if (*s)
+                return -EINVAL;
+        *ret = (unsigned) n;
+        return 0;
+}
+
 _printf_(4, 5) static int conf_error(char **ret_error, const char *fname, unsigned line, const char *format, ...) {
         _cleanup_free_ char *msg = NULL;
         va_list ap;
@@ -141,13 +185,35 @@ int conf_parse(FILE *f, const char *fname, Settings *settings, char **ret_error)
                                                   "invalid Backend=\"%s\", valid backends are " BACKEND_VALID_NAMES, q);
                         }
                         s.backend = v;
+                } else if (streq(key, "RateLimitIntervalSec")) {
+                        if (isempty(value)) {
+                                s.rate_limit_interval_usec = SETTINGS_DEFAULT.rate_limit_interval_usec;
+                                continue;
+                        }
+                        if (parse_interval(value, &s.rate_limit_interval_usec) < 0) {
+                                quote_value(value, q, sizeof(q));
+                                return conf_error(ret_error, fname, line,
+                                                  "invalid RateLimitIntervalSec=\"%s\", expected a time such as "
+                                                  "30s, 500ms or 2min (at most a day), or 0 for no limit", q);
+                        }
+                } else if (streq(key, "RateLimitBurst")) {
+                        if (isempty(value)) {
+                                s.rate_limit_burst = SETTINGS_DEFAULT.rate_limit_burst;
+                                continue;
+                        }
+                        if (parse_burst(value, &s.rate_limit_burst) < 0) {
+                                quote_value(value, q, sizeof(q));
+                                return conf_error(ret_error, fname, line,
+                                                  "invalid RateLimitBurst=\"%s\", expected a number of events "
+                                                  "from 0 (no limit) to %u", q, RATE_LIMIT_BURST_MAX);
+                        }
                 } else {
                         /* Unknown keys are errors, not warnings: a misspelt
                          * "Profil=restricted" ignored would leave the machine less
                          * protected than its administrator believes. */
                         quote_value(key, q, sizeof(q));
                         return conf_error(ret_error, fname, line,
-                                          "unknown key \"%s\" in section [" CONF_SECTION "], known keys are Profile, Backend", q);
+                                          "unknown key \"%s\" in section [" CONF_SECTION "], known keys are Profile, Backend, RateLimitIntervalSec, RateLimitBurst", q);
                 }
         }
         if (ferror(f))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "names.h"
@@ -10,9 +11,22 @@
 typedef struct Settings {
         int profile; /* enum fl_profile */
         int backend; /* enum fl_backend_choice */
+        uint64_t rate_limit_interval_usec; /* 0: events are never suppressed */
+        unsigned rate_limit_burst;         /* 0: likewise */
 } Settings;
 
-#define SETTINGS_DEFAULT ((Settings) { .profile = FL_PROFILE_BASELINE, .backend = FL_BACKEND_CHOICE_AUTO })
+#define RATE_LIMIT_INTERVAL_USEC_DEFAULT (10 * 1000000ULL)
+#define RATE_LIMIT_BURST_DEFAULT 100U
+#define RATE_LIMIT_BURST_MAX 1000000U
+
+#define SETTINGS_DEFAULT                                                                  \
+        ((Settings) { .profile = FL_PROFILE_BASELINE,                                     \
+                      .backend = FL_BACKEND_CHOICE_AUTO,                                  \
+                      .rate_limit_interval_usec = RATE_LIMIT_INTERVAL_USEC_DEFAULT,       \
+                      .rate_limit_burst = RATE_LIMIT_BURST_DEFAULT })
+
+/* "30", "30s", "500ms", "2min" (at most a day) to microseconds. */
+int parse_interval(const char *s, uint64_t *ret_usec);
 
 /* Parses one file. On a syntax error or an invalid value returns -EINVAL and
  * sets *ret_error to "FILE:LINE: problem". Nothing is applied to *settings

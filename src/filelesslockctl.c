@@ -590,6 +590,7 @@ static int verb_status(sd_bus *bus) {
                 { "Fileless executions", "FilelessExecutions" },
                 { "Blocked", "Blocked" },
                 { "Events lost", "EventsLost" },
+                { "Events suppressed", "EventsSuppressed" },
         };
         const int width = (int) strlen("Fileless executions");
 

@@ -82,6 +82,37 @@ static uint64_t now_usec(clockid_t clock) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
+static const char *interval_to_string(uint64_t usec, char *buf, size_t size) {
+        if (usec % 60000000ULL == 0)
+                snprintf(buf, size, "%llu min", (unsigned long long) (usec / 60000000ULL));
+        else if (usec % 1000000ULL == 0)
+                snprintf(buf, size, "%llu s", (unsigned long long) (usec / 1000000ULL));
+        else
+                snprintf(buf, size, "%llu ms", (unsigned long long) (usec / 1000ULL));
+        return buf;
+}
+
+/* The end of a burst: how many of a source's events were not logged. */
+static void on_suppressed(const RateSource *s, uint64_t now, void *userdata) {
+        _cleanup_free_ char *path = NULL;
+        char f_n[64], f_uid[64], f_kind[64], f_action[64], f_path[300], span[32];
+        const char *extra[] = { f_n, f_uid, f_kind, f_action, f_path, NULL };
+        const char *kind = kind_to_string(s->kind) ?: "unknown", *action = action_to_string(s->action) ?: "unknown";
+
+        path = escape_string(s->path, sizeof(s->path));
+        snprintf(f_n, sizeof(f_n), "FILELESS_SUPPRESSED=%llu", (unsigned long long) s->suppressed);
+        snprintf(f_uid, sizeof(f_uid), "FILELESS_UID=%u", s->uid);
+        snprintf(f_kind, sizeof(f_kind), "FILELESS_KIND=%s", kind);
+        snprintf(f_action, sizeof(f_action), "FILELESS_ACTION=%s", action);
+        snprintf(f_path, sizeof(f_path), "FILELESS_EXEC_PATH=%s", strempty(path));
+        (void) journal_send_message(FL_MESSAGE_EVENTS_SUPPRESSED, LOG_WARNING, extra,
+                                    "Suppressed %llu similar fileless execution events (%s, %s, uid %u, via %s) "
+                                    "in %s; they were enforced and counted, only not logged one by one.",
+                                    (unsigned long long) s->suppressed, kind, action, s->uid,
+                                    isempty(path) ? "-" : path,
+                                    interval_to_string(now - s->window_start, span, sizeof(span)));
+}
+
 static int handle_event(void *userdata, void *data, size_t size) {
         Manager *m = userdata;
         const struct fl_event *e = data;
@@ -94,6 +125,11 @@ static int handle_event(void *userdata, void *data, size_t size) {
                 log_warning("Ignoring short event record (%zu bytes, expected %zu).", size, sizeof(*e));
                 return 0;
         }
+
+        /* A flood from one source is summarized, not logged event by event:
+         * the journal and the bus must not pay for every exec of a loop. */
+        if (!ratelimit_check(&m->ratelimit, e, now_usec(CLOCK_MONOTONIC), on_suppressed, m))
+                return 0;
 
         /* The kernel stamps events with CLOCK_BOOTTIME, which keeps counting
          * through suspend; translate now rather than once, since the wall clock
@@ -164,6 +200,7 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         report_lost(m);
+        ratelimit_flush(&m->ratelimit, now_usec(CLOCK_MONOTONIC), false, on_suppressed, m);
         check_pins(m);
         return sd_event_source_set_time_relative(s, HOUSEKEEPING_USEC);
 }
@@ -197,6 +234,20 @@ static int manager_reload(Manager *m) {
                 log_notice("Backend=%s takes effect at the next start, keeping %s.",
                            backend_choice_to_string(s.backend), backend_to_string(m->bpf->backend));
         s.backend = m->settings.backend;
+
+        if (s.rate_limit_interval_usec != m->settings.rate_limit_interval_usec ||
+            s.rate_limit_burst != m->settings.rate_limit_burst) {
+                char span[32];
+
+                /* Counts in progress are kept; the new limits apply from now. */
+                m->ratelimit.interval_usec = m->settings.rate_limit_interval_usec = s.rate_limit_interval_usec;
+                m->ratelimit.burst = m->settings.rate_limit_burst = s.rate_limit_burst;
+                if (s.rate_limit_interval_usec == 0 || s.rate_limit_burst == 0)
+                        log_info("Rate limit of fileless execution events now off.");
+                else
+                        log_info("Rate limit of fileless execution events now %u per %s per source.", s.rate_limit_burst,
+                                 interval_to_string(s.rate_limit_interval_usec, span, sizeof(span)));
+        }
 
         if (s.profile == m->settings.profile) {
                 log_info("Configuration reloaded, profile %s unchanged.", profile_to_string(s.profile));
@@ -239,6 +290,8 @@ int manager_start(Manager *m) {
         const char *extra[] = { f_profile, f_backend, f_pins, NULL };
         sigset_t mask;
         int r;
+
+        ratelimit_init(&m->ratelimit, m->settings.rate_limit_interval_usec, m->settings.rate_limit_burst);
 
         r = fl_bpf_setup(m->pin_path, m->settings.backend, m->settings.profile, &m->bpf);
         if (r < 0)
@@ -302,6 +355,7 @@ int manager_run(Manager *m) {
          * enforcing from the pins after that. */
         (void) ring_buffer__consume(m->rb);
         report_lost(m);
+        ratelimit_flush(&m->ratelimit, now_usec(CLOCK_MONOTONIC), true, on_suppressed, m);
         (void) journal_send_message(FL_MESSAGE_STOPPED, LOG_INFO, NULL,
                                     "filelesslockd stopped; the pinned programs in %s keep enforcing profile %s.",
                                     m->pin_path, profile_to_string(m->settings.profile));

@@ -7,6 +7,7 @@
 
 #include "bpf-loader.h"
 #include "conf.h"
+#include "ratelimit.h"
 
 typedef struct Manager {
         sd_event *event;
@@ -27,6 +28,7 @@ typedef struct Manager {
         int cmdline_backend;     /* -1 if not given */
 
         uint64_t lost_reported;  /* FL_STAT_LOST already announced */
+        RateLimit ratelimit;     /* of journal entries and Event signals */
         bool pins_missing;       /* warned that the pins were removed */
 } Manager;
 

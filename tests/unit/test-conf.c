@@ -228,11 +228,11 @@ static void test_errors(void) {
                            "test.conf:2: invalid Backend=\"LSM\", valid backends are " VALID_BACKENDS);
 
         assert_parse_error("[Fileless]\nProfil=restricted\n",
-                           "test.conf:2: unknown key \"Profil\" in section [Fileless], known keys are Profile, Backend");
+                           "test.conf:2: unknown key \"Profil\" in section [Fileless], known keys are Profile, Backend, RateLimitIntervalSec, RateLimitBurst");
         assert_parse_error("[Fileless]\nprofile=restricted\n",
-                           "test.conf:2: unknown key \"profile\" in section [Fileless], known keys are Profile, Backend");
+                           "test.conf:2: unknown key \"profile\" in section [Fileless], known keys are Profile, Backend, RateLimitIntervalSec, RateLimitBurst");
         assert_parse_error("[Fileless]\n=restricted\n",
-                           "test.conf:2: unknown key \"\" in section [Fileless], known keys are Profile, Backend");
+                           "test.conf:2: unknown key \"\" in section [Fileless], known keys are Profile, Backend, RateLimitIntervalSec, RateLimitBurst");
 
         static const char nul[] = "[Fileless]\nProfile=allow\0restricted\nBackend=lsm\n";
         assert_parse_error_n(nul, sizeof(nul) - 1, "test.conf:2: line contains a NUL byte");
@@ -246,7 +246,7 @@ static void test_errors(void) {
 
         /* line numbers count comments and blank lines */
         assert_parse_error("# one\n\n; three\n[Fileless]\n\nFoo=1\n",
-                           "test.conf:6: unknown key \"Foo\" in section [Fileless], known keys are Profile, Backend");
+                           "test.conf:6: unknown key \"Foo\" in section [Fileless], known keys are Profile, Backend, RateLimitIntervalSec, RateLimitBurst");
 }
 
 static void test_error_applies_nothing(void) {
@@ -254,7 +254,7 @@ static void test_error_applies_nothing(void) {
         assert_parse_error("[Fileless]\nProfile=restricted\nBackend=lsm\nBackend=nope\n",
                            "test.conf:4: invalid Backend=\"nope\", valid backends are " VALID_BACKENDS);
         assert_parse_error("[Fileless]\nProfile=\nBackend=\nX=1\n",
-                           "test.conf:4: unknown key \"X\" in section [Fileless], known keys are Profile, Backend");
+                           "test.conf:4: unknown key \"X\" in section [Fileless], known keys are Profile, Backend, RateLimitIntervalSec, RateLimitBurst");
 }
 
 static void test_error_replaces_previous(void) {
@@ -510,6 +510,54 @@ static void test_load_errors(void) {
         free(d);
 }
 
+static void test_rate_limit(void) {
+        Settings s = SETTINGS_DEFAULT;
+        char *err = NULL;
+
+        ASSERT_INT_EQ(s.rate_limit_interval_usec, 10000000);
+        ASSERT_INT_EQ(s.rate_limit_burst, 100);
+        ASSERT_INT_EQ(parse("[Fileless]\nRateLimitIntervalSec=30\nRateLimitBurst=5\n", &s, &err), 0);
+        ASSERT_INT_EQ(s.rate_limit_interval_usec, 30000000);
+        ASSERT_INT_EQ(s.rate_limit_burst, 5);
+        ASSERT_INT_EQ(parse("[Fileless]\nRateLimitIntervalSec=500ms\n", &s, &err), 0);
+        ASSERT_INT_EQ(s.rate_limit_interval_usec, 500000);
+        ASSERT_INT_EQ(parse("[Fileless]\nRateLimitIntervalSec=2min\nRateLimitBurst=0\n", &s, &err), 0);
+        ASSERT_INT_EQ(s.rate_limit_interval_usec, 120000000);
+        ASSERT_INT_EQ(s.rate_limit_burst, 0);
+        ASSERT_INT_EQ(parse("[Fileless]\nRateLimitIntervalSec=0s\nRateLimitBurst=1000000\n", &s, &err), 0);
+        ASSERT_INT_EQ(s.rate_limit_interval_usec, 0);
+        ASSERT_INT_EQ(s.rate_limit_burst, 1000000);
+        ASSERT_INT_EQ(parse("[Fileless]\nRateLimitIntervalSec=\nRateLimitBurst=\n", &s, &err), 0);
+        ASSERT_INT_EQ(s.rate_limit_interval_usec, 10000000);
+        ASSERT_INT_EQ(s.rate_limit_burst, 100);
+        ASSERT_NULL(err);
+
+        assert_parse_error("[Fileless]\nRateLimitIntervalSec=10 s\n",
+                           "test.conf:2: invalid RateLimitIntervalSec=\"10 s\", expected a time such as 30s, 500ms "
+                           "or 2min (at most a day), or 0 for no limit");
+        assert_parse_error("[Fileless]\nRateLimitIntervalSec=-1\n",
+                           "test.conf:2: invalid RateLimitIntervalSec=\"-1\", expected a time such as 30s, 500ms "
+                           "or 2min (at most a day), or 0 for no limit");
+        assert_parse_error("[Fileless]\nRateLimitIntervalSec=2d\n",
+                           "test.conf:2: invalid RateLimitIntervalSec=\"2d\", expected a time such as 30s, 500ms "
+                           "or 2min (at most a day), or 0 for no limit");
+        assert_parse_error("[Fileless]\nRateLimitIntervalSec=1441min\n",
+                           "test.conf:2: invalid RateLimitIntervalSec=\"1441min\", expected a time such as 30s, 500ms "
+                           "or 2min (at most a day), or 0 for no limit");
+        assert_parse_error("[Fileless]\nRateLimitIntervalSec=99999999999999999999999\n",
+                           "test.conf:2: invalid RateLimitIntervalSec=\"99999999999999999999999\", expected a time "
+                           "such as 30s, 500ms or 2min (at most a day), or 0 for no limit");
+        assert_parse_error("[Fileless]\nRateLimitBurst=1000001\n",
+                           "test.conf:2: invalid RateLimitBurst=\"1000001\", expected a number of events from 0 "
+                           "(no limit) to 1000000");
+        assert_parse_error("[Fileless]\nRateLimitBurst=ten\n",
+                           "test.conf:2: invalid RateLimitBurst=\"ten\", expected a number of events from 0 "
+                           "(no limit) to 1000000");
+        assert_parse_error("[Fileless]\nRateLimitBurst=5x\n",
+                           "test.conf:2: invalid RateLimitBurst=\"5x\", expected a number of events from 0 "
+                           "(no limit) to 1000000");
+}
+
 int main(void) {
         char tmpl[] = "/tmp/test-conf-XXXXXX";
 
@@ -522,6 +570,7 @@ int main(void) {
         TEST(test_error_applies_nothing);
         TEST(test_error_replaces_previous);
         TEST(test_error_escapes_control_characters);
+        TEST(test_rate_limit);
 
         if (!mkdtemp(tmpl))
                 TEST_FAIL("mkdtemp: %m");
