@@ -425,9 +425,15 @@ int bus_setup(Manager *m) {
         if (!m->version)
                 m->version = PACKAGE_VERSION;
         r = bus_connect(m);
-        if (r < 0)
-                /* The core job, enforcement and logging, needs no bus. */
+        if (r < 0) {
+                /* The core job, enforcement and logging, needs no bus; the
+                 * interface appears once the bus does. */
                 log_warning_errno(r, "Cannot connect to the system bus (%m): running without the " BUS_NAME
-                                     " interface.");
+                                     " interface until it can, retrying every 5 s.");
+                r = sd_event_add_time_relative(m->event, &m->reconnect_source, CLOCK_MONOTONIC, 5 * 1000000ULL, 0,
+                                               on_reconnect, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the reconnection timer: %m");
+        }
         return 0;
 }

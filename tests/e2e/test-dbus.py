@@ -23,13 +23,9 @@ from gi.repository import GLib
 
 from fltest import TAP, Daemon, cgroup2_dir, ensure_bpffs, fl_exec, lsm_available, on_exit
 
-SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
-POLICY = os.path.join(SRC, 'dbus', 'org.bpflock.Fileless1.conf')
+from flbus import ACTION, IFACE, NAME, PATH, SRC, Polkit, call_error, private_bus
+
 XML = os.path.join(SRC, 'dbus', 'org.bpflock.Fileless1.xml')
-NAME = 'org.bpflock.Fileless1'
-PATH = '/org/bpflock/Fileless1'
-IFACE = 'org.bpflock.Fileless1'
-ACTION = 'org.bpflock.fileless1.set-profile'
 CTL = os.environ.get('FILELESSLOCKCTL', os.path.join(SRC, 'build', 'src', 'filelesslockctl'))
 
 
@@ -40,67 +36,6 @@ EVENT_KEYS = {'Timestamp': 't', 'Action': 's', 'Kind': 's', 'Profile': 's', 'Bac
               'PPid': 'u', 'Uid': 'u', 'Gid': 'u', 'Comm': 's', 'ParentComm': 's', 'FileName': 's',
               'ExecPath': 's', 'Inode': 't', 'Device': 't', 'PidNamespace': 't', 'CgroupId': 't'}
 DBUS_TYPES = {'t': dbus.UInt64, 'u': dbus.UInt32, 's': dbus.String}
-
-
-def private_bus(tmp):
-    """A dbus-daemon configured like Debian's system bus, with our policy
-    and polkit's installed and nothing else, and no service activation."""
-    with open('/usr/share/dbus-1/system.conf') as f:
-        conf = f.read()
-    sock = os.path.join(tmp, 'system_bus_socket')
-    conf = re.sub(r'<listen>.*?</listen>', f'<listen>unix:path={sock}</listen>', conf)
-    conf = re.sub(r'<pidfile>.*?</pidfile>|<user>.*?</user>|<standard_system_servicedirs/>|'
-                  r'<servicehelper>.*?</servicehelper>|<includedir>.*?</includedir>|<include [^>]*>.*?</include>',
-                  '', conf)
-    conf = conf.replace('</busconfig>', f'<include>{POLICY}</include>\n'
-                        '<include>/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>\n'
-                        '</busconfig>')
-    path = os.path.join(tmp, 'bus.conf')
-    with open(path, 'w') as f:
-        f.write(conf)
-    p = subprocess.Popen(['dbus-daemon', f'--config-file={path}', '--nofork', '--nopidfile'])
-    on_exit(lambda: (p.kill(), p.wait()))
-    for _ in range(200):
-        if os.path.exists(sock):
-            break
-        time.sleep(0.02)
-    return f'unix:path={sock}'
-
-
-class Polkit:
-    """python-dbusmock's polkitd template, owning org.freedesktop.PolicyKit1
-    as user polkitd, which the stock policy requires."""
-
-    def __init__(self, address):
-        self.address = address
-        self.proc = None
-
-    def start(self):
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address)
-        self.proc = subprocess.Popen(['setpriv', '--reuid=polkitd', '--regid=polkitd', '--init-groups',
-                                      '/usr/bin/python3', '-m', 'dbusmock', '--system', '--template', 'polkitd'],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        on_exit(self.stop)
-        bus = dbus.bus.BusConnection(self.address)
-        for _ in range(200):
-            if bus.name_has_owner('org.freedesktop.PolicyKit1'):
-                break
-            time.sleep(0.05)
-        self.mock = dbus.Interface(bus.get_object('org.freedesktop.PolicyKit1', '/org/freedesktop/PolicyKit1/Authority'),
-                                   'org.freedesktop.DBus.Mock')
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def call_error(fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-        return None
-    except dbus.exceptions.DBusException as e:
-        return e
 
 
 def main():

@@ -1,0 +1,261 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Faults around the daemon: the system bus going away and coming back (or
+absent at start), the pins removed or bpffs read-only while it runs, SIGKILL
+in the middle of profile changes, and events raised while it is down that
+overflow the pinned ring buffer. In each, enforcement must hold and the
+daemon must say what happened."""
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import dbus
+
+from fltest import BPFFS, DAEMON, FL_EXEC, TAP, Daemon, ensure_bpffs, fl_exec, lsm_available, on_exit
+from flbus import IFACE, NAME, PATH, Polkit, PrivateBus, wait_owner
+
+MSG_LOST = 'f69bbd6bccea42e780f4439bcfc9bd02'
+
+
+def bpftool_dump(pin, name):
+    p = subprocess.run(['bpftool', '-j', 'map', 'dump', 'pinned', f'{pin}/{name}'], capture_output=True, text=True)
+    return json.loads(p.stdout) if p.returncode == 0 else None
+
+
+def stats(pin):
+    d = bpftool_dump(pin, 'stats')
+    return [e['formatted']['value'] for e in sorted(d, key=lambda e: e['formatted']['key'])] if d else None
+
+
+def pinned_profile(pin):
+    """The profile in the pinned config map, by name (1 allow, 2 baseline, 3 restricted)."""
+    d = bpftool_dump(pin, 'config')
+    if not d:
+        return None
+    return {1: 'allow', 2: 'baseline', 3: 'restricted'}.get(d[0]['formatted']['value']['profile'])
+
+
+def wait_for(pred, timeout=10, step=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def test_bus(tap, blocked):
+    tmp = tempfile.mkdtemp(prefix='fltest-faults-')
+    on_exit(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    os.chmod(tmp, 0o755)
+    bus = PrivateBus(tmp)
+    os.environ['DBUS_SYSTEM_BUS_ADDRESS'] = bus.address
+
+    # No bus at start: the daemon runs, and owns its name once the bus is up.
+    d = Daemon(tap)
+    tap.ok(d.start('--profile=allow'), 'starts while there is no system bus')
+    tap.ok('retrying every 5 s' in d.output_since_start(), 'and says it runs without the interface until there is one',
+           d.output_since_start())
+    bus.start()
+    Polkit(bus.address).start()
+    tap.ok(wait_owner(bus.address, timeout=12), f'once the bus is up the daemon owns {NAME}')
+    tap.ok('Reconnected to the system bus' in d.output_since_start(), 'and says so')
+
+    # The bus dies: enforcement and logging go on; it comes back: re-owned.
+    bus.stop()
+    r = fl_exec('memfd', 'proc-self', name='bus-gone')
+    tap.ok(r.get('result') == 'ran', 'bus gone: a memfd exec under allow runs', r)
+    tap.ok(d.wait_event(lambda e: e.get('FILELESS_FILE_NAME') == 'memfd:bus-gone'),
+           'bus gone: its event is still logged')
+    tap.ok(wait_for(lambda: 'Lost the system bus connection' in d.output_since_start()),
+           'bus gone: the daemon says so', d.output_since_start())
+    tap.ok(d.proc.poll() is None, 'bus gone: the daemon keeps running')
+    bus.start()
+    tap.ok(wait_owner(bus.address, timeout=15), f'bus back: the daemon owns {NAME} again')
+    props = dbus.Interface(dbus.bus.BusConnection(bus.address).get_object(NAME, PATH), 'org.freedesktop.DBus.Properties')
+    tap.ok(props.Get(IFACE, 'Profile') == 'allow', 'bus back: Profile reads allow')
+    d.stop()
+    d.disable()
+    bus.stop()
+    del os.environ['DBUS_SYSTEM_BUS_ADDRESS']
+
+
+def test_pins(tap, blocked):
+    # The pin directory removed while running.
+    d = Daemon(tap)
+    tap.ok(d.start('--profile=restricted'), 'starts restricted')
+    shutil.rmtree(d.pin)
+    tap.ok(wait_for(lambda: 'are gone' in d.output_since_start(), timeout=12),
+           'pins removed: the daemon reports it within a housekeeping round', d.output_since_start())
+    r = fl_exec('memfd', 'proc-self', name='pins-gone')
+    tap.ok(r.get('result') == blocked, f'pins removed: a memfd exec is still {blocked} while the daemon runs', r)
+    tap.ok(d.wait_event(lambda e: e.get('FILELESS_FILE_NAME') == 'memfd:pins-gone'), 'and logged')
+    d.stop()
+    r = fl_exec('memfd', 'proc-self', name='pins-gone-stopped')
+    tap.ok(r.get('result') == 'ran', 'pins removed, daemon stopped: enforcement ends, as it said', r)
+
+    # bpffs read-only: a private bpffs in a mount namespace of its own,
+    # remounted read-only under the running daemon, then a restart over it.
+    tmp = tempfile.mkdtemp(prefix='fltest-robpf-')
+    on_exit(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    script = os.path.join(tmp, 'run.sh')
+    with open(script, 'w') as f:
+        f.write(f'''set -e
+mount -t bpf bpf {BPFFS}
+echo ready > {tmp}/mounted
+exec {DAEMON} --profile=restricted --pin-path={BPFFS}/ro-test --config=/nonexistent
+''')
+    holder = subprocess.Popen(['unshare', '--mount', '--propagation', 'private', 'sh', script],
+                              stdout=open(os.path.join(tmp, 'log'), 'w'), stderr=subprocess.STDOUT)
+    on_exit(lambda: (holder.poll() is None and holder.kill(), holder.wait()))
+    ok = wait_for(lambda: 'enforcing profile restricted' in open(os.path.join(tmp, 'log')).read(), timeout=20)
+    tap.ok(ok, 'a daemon with pins in a private bpffs starts', open(os.path.join(tmp, 'log')).read())
+    ns = ['nsenter', '-t', str(holder.pid), '-m']
+    rr = subprocess.run(ns + ['mount', '-o', 'remount,ro', BPFFS], capture_output=True, text=True)
+    tap.ok(rr.returncode == 0, 'its bpffs is remounted read-only', rr.stderr)
+    r = fl_exec('memfd', 'proc-self', name='ro-bpffs')
+    tap.ok(r.get('result') == blocked, f'bpffs read-only: a memfd exec is still {blocked}', r)
+    holder.send_signal(signal.SIGTERM)
+    holder.wait(15)
+    log = open(os.path.join(tmp, 'log')).read()
+    tap.ok('memfd:ro-bpffs' in log, 'and logged', log[-600:])
+    # The mount namespace died with the daemon: the private bpffs and its
+    # pins are released (the kernel may take a moment), so nothing stays
+    # attached.
+    tap.ok(wait_for(lambda: fl_exec('memfd', 'proc-self', name='ro-bpffs-after').get('result') == 'ran', timeout=10,
+                    step=0.5), 'its private bpffs gone, nothing stays attached')
+
+    # Restart over read-only pins: takes them over without writing.
+    d = Daemon(tap)
+    tap.ok(d.start('--profile=restricted'), 'starts restricted (pins for the read-only restart)')
+    d.stop()
+    tmp2 = tempfile.mkdtemp(prefix='fltest-robind-')
+    on_exit(lambda: shutil.rmtree(tmp2, ignore_errors=True))
+    log2 = os.path.join(tmp2, 'log')
+    with open(os.path.join(tmp2, 'run.sh'), 'w') as f:
+        f.write(f'''set -e
+mount --bind {BPFFS} {BPFFS}
+mount -o remount,bind,ro {BPFFS}
+exec {DAEMON} --profile=restricted --pin-path={d.pin} --config={d.config}
+''')
+    p = subprocess.Popen(['unshare', '--mount', '--propagation', 'private', 'sh', os.path.join(tmp2, 'run.sh')],
+                         stdout=open(log2, 'w'), stderr=subprocess.STDOUT)
+    on_exit(lambda: (p.poll() is None and p.kill(), p.wait()))
+    ok = wait_for(lambda: 'enforcing profile restricted' in open(log2).read() or p.poll() is not None, timeout=20)
+    out = open(log2).read()
+    tap.ok(ok and p.poll() is None and 'Took over' in out, 'restart with bpffs read-only: takes over the pins', out[-800:])
+    r = fl_exec('memfd', 'proc-self', name='ro-restart')
+    tap.ok(r.get('result') == blocked, f'and enforcement holds: a memfd exec is {blocked}', r)
+    p.send_signal(signal.SIGTERM)
+    p.wait(15)
+    d.disable()
+
+
+def test_kill_during_change(tap, blocked):
+    """SIGKILL at random moments of profile changes over D-Bus: after the
+    restart the profile is one of the two, and the kernel, the daemon and
+    the saved configuration agree."""
+    tmp = tempfile.mkdtemp(prefix='fltest-faults-')
+    on_exit(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    os.chmod(tmp, 0o755)
+    bus = PrivateBus(tmp).start()
+    os.environ['DBUS_SYSTEM_BUS_ADDRESS'] = bus.address
+    pk = Polkit(bus.address)
+    pk.start()
+    pk.mock.SetAllowed(['org.bpflock.fileless1.set-profile'])
+
+    d = Daemon(tap)
+    rng = random.Random(4242)
+    bad = []
+    rounds = 12
+    current = 'allow'
+    d.write_config('[Fileless]\nProfile=allow\n')
+    tap.ok(d.start(), 'starts for the SIGKILL rounds')
+    for i in range(rounds):
+        if not wait_owner(bus.address):
+            bad.append((i, 'name not owned'))
+            break
+        new = 'restricted' if current == 'allow' else 'allow'
+        cmd = ['busctl', f'--address={bus.address}', 'set-property', NAME, PATH, IFACE, 'Profile', 's', new]
+        caller = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0, 0.03))
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+        caller.wait(30)
+        if not d.start():  # no --profile: the configuration decides
+            bad.append((i, 'restart failed'))
+            break
+        wait_owner(bus.address)
+        props = dbus.Interface(dbus.bus.BusConnection(bus.address).get_object(NAME, PATH),
+                               'org.freedesktop.DBus.Properties')
+        reported = str(props.Get(IFACE, 'Profile'))
+        kernel = pinned_profile(d.pin)
+        r = fl_exec('memfd', 'proc-self', name=f'kill-{i}')
+        enforced = 'allow' if r.get('result') == 'ran' else 'restricted' if r.get('result') == blocked else None
+        if reported not in (current, new) or kernel != reported or enforced != reported:
+            bad.append((i, current, new, reported, kernel, enforced))
+        current = reported
+    tap.ok(not bad, f'{rounds} SIGKILLs during profile changes: D-Bus, the pinned map and enforcement agree '
+           'on the old or the new profile', bad)
+    saved = os.path.join(d.config + '.d', '90-set-profile.conf')
+    text = open(saved).read() if os.path.exists(saved) else ''
+    tap.ok(f'Profile={current}' in text and text.endswith('\n'), 'the saved drop-in is whole and agrees', text)
+    d.stop()
+    d.disable()
+    bus.stop()
+    del os.environ['DBUS_SYSTEM_BUS_ADDRESS']
+
+
+def test_overflow_while_down(tap, blocked):
+    d = Daemon(tap)
+    d.write_config('[Fileless]\nRateLimitBurst=0\n')
+    tap.ok(d.start('--profile=restricted'), 'starts restricted, rate limit off')
+    before = stats(d.pin)
+    d.stop(signal.SIGKILL)
+    n = 1500
+    p = subprocess.run(['sh', '-c', f'i=0; while [ $i -lt {n} ]; do {FL_EXEC} --name down-$i memfd proc-self; '
+                        f'i=$((i+1)); done'], capture_output=True, text=True, timeout=600)
+    outcomes = [l.split()[0] for l in p.stdout.splitlines()]
+    tap.ok(outcomes.count(f'result={blocked}') == n, f'daemon down: all {n} memfd execs {blocked}',
+           {o: outcomes.count(o) for o in set(outcomes)})
+    after_down = stats(d.pin)
+    tap.ok(before and after_down and after_down[0] - before[0] == n, f'the kernel counted {n} while the daemon was down',
+           (before, after_down))
+    lost = after_down[2] - before[2] if before and after_down else -1
+    tap.ok(lost > 0, f'the ring buffer overflowed: {lost} events counted lost')
+
+    tap.ok(d.start('--profile=restricted'), 'restarts')
+    tap.ok(wait_for(lambda: any(e.get('MESSAGE_ID') == MSG_LOST for e in d.entries()), timeout=12),
+           'the loss is reported within a housekeeping round')
+    time.sleep(0.5)
+    delivered = [e for e in d.events() if e.get('FILELESS_FILE_NAME', '').startswith('memfd:down-')]
+    reported = sum(int(e.get('FILELESS_EVENTS_LOST', 0)) for e in d.entries() if e.get('MESSAGE_ID') == MSG_LOST)
+    tap.note(f'{n} execs while down: {len(delivered)} delivered after the restart, {lost} lost, {reported} reported lost')
+    tap.ok(len(delivered) + lost == n, f'none vanished: {len(delivered)} delivered + {lost} lost = {n}')
+    tap.ok(reported == lost, f'the journal reports exactly the {lost} lost', reported)
+    names = [int(e['FILELESS_FILE_NAME'].split('-')[-1]) for e in delivered]
+    tap.ok(names == sorted(names) and names and names[0] == 0,
+           'the delivered ones are the oldest, in order (the buffer kept what fitted)', names[:5])
+    d.stop()
+    d.disable()
+
+
+def main():
+    tap = TAP('faults')
+    ensure_bpffs()
+    blocked = 'denied' if lsm_available() else 'killed'
+    test_bus(tap, blocked)
+    test_pins(tap, blocked)
+    test_kill_during_change(tap, blocked)
+    test_overflow_while_down(tap, blocked)
+    tap.done()
+
+
+if __name__ == '__main__':
+    main()
