@@ -95,7 +95,7 @@ def main():
             time.sleep(0.01)
         return pred()
 
-    r = fl_exec('memfd', 'proc-self', name='dbus-\xff\x01-evil')
+    r = fl_exec('memfd', 'proc-self', name=b'dbus-\xff\x01-evil')
     got = pump(lambda: any(e.get('Inode') == int(r['ino']) for e in events))
     ev = [e for e in events if e.get('Inode') == int(r['ino'])]
     tap.ok(got and len(ev) == 1, 'an Event signal for a real memfd exec', events)
@@ -112,8 +112,18 @@ def main():
                  if re.search(r'\.(service|scope|socket|mount|swap|timer)$', c)]
         tap.ok(e.get('Unit') == (units[-1] if units else None), 'Unit is our own unit, or absent outside any unit',
                (e.get('Unit'), units))
-        tap.ok(str(e.get('FileName')).startswith('memfd:dbus-') and '\x01' not in str(e.get('FileName')),
-               'a name with invalid UTF-8 and control bytes arrives as valid, escaped UTF-8', e.get('FileName'))
+        tap.ok(str(e.get('FileName')) == 'memfd:dbus-\\xff\\x01-evil',
+               'a name with invalid UTF-8 (a raw 0xff) and a control byte arrives as valid, escaped UTF-8',
+               e.get('FileName'))
+
+    # The comm is the new image's name: a file whose name is not UTF-8.
+    events.clear()
+    r = fl_exec('shm', 'path', name=b'c\xff\x01\xc3m')
+    pump(lambda: any(e.get('Inode') == int(r.get('ino', -1)) for e in events))
+    ev = [e for e in events if e.get('Inode') == int(r.get('ino', -1))]
+    tap.ok(len(ev) == 1 and str(ev[0].get('Comm')) == 'c\\xff\\x01\\xc3m' and
+           str(ev[0].get('FileName')) == '/dev/shm/c\\xff\\x01\\xc3m',
+           'a comm with invalid UTF-8 arrives on D-Bus as valid UTF-8, escaped', [dict(e) for e in ev] or r)
 
     # A process in a unit's cgroup: the event names the unit.
     root = cgroup2_dir()
