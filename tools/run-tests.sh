@@ -26,10 +26,29 @@ tests/vm/vm-run.sh --setup-only >/dev/null
 rc=0
 meson test -C build-tests --print-errorlogs "$@" || rc=$?
 
-/usr/bin/python3 - build-tests/meson-logs/testlog.json <<'PY'
+# The unit and host tiers again, built with AddressSanitizer and
+# UndefinedBehaviorSanitizer; every process's reports go to one directory,
+# which the last test (sanitizer-reports) requires to be empty.
+if (($# == 0)); then
+    if [[ -d build-asan ]]; then
+        meson setup --reconfigure build-asan "${opts[@]}" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+    else
+        meson setup build-asan "${opts[@]}" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+    fi
+    ninja -C build-asan
+    rm -rf build-asan/sanitizer-logs && mkdir -p build-asan/sanitizer-logs
+    logs=$PWD/build-asan/sanitizer-logs
+    ASAN_OPTIONS=log_path=$logs/asan:detect_leaks=1 \
+    UBSAN_OPTIONS=log_path=$logs/ubsan:print_stacktrace=1 \
+        meson test -C build-asan --print-errorlogs --suite unit --suite host || rc=$?
+fi
+
+logs=(build-tests/meson-logs/testlog.json)
+[[ -f build-asan/meson-logs/testlog.json && $# == 0 ]] && logs+=(build-asan/meson-logs/testlog.json)
+/usr/bin/python3 - "${logs[@]}" <<'PY'
 import json, re, sys
 passed = failed = skipped = 0
-for line in open(sys.argv[1]):
+for line in (l for path in sys.argv[1:] for l in open(path)):
     t = json.loads(line)
     subs = re.findall(r'^(ok|not ok) \d+[^\n]*', t.get('stdout') or '', re.M)
     if t.get('protocol') == 'tap' or subs:

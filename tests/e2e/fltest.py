@@ -141,16 +141,17 @@ class Daemon:
         s.bind(path)
         return s, path
 
-    def start(self, *args, wait_ready=True, env=None, timeout=30, user=None):
-        """Starts the daemon; returns True once it sent READY=1, False if it
-        exited first (self.proc.returncode then tells how)."""
+    def start(self, *args, wait_ready=True, env=None, timeout=30, user=None, wrapper=()):
+        """Starts the daemon (under WRAPPER, e.g. valgrind, if given); returns
+        True once it sent READY=1, False if it exited first
+        (self.proc.returncode then tells how)."""
         self.runs += 1
         self.sock, sock_path = self._notify_socket()
         e = dict(os.environ, NOTIFY_SOCKET=sock_path)
         e.pop('JOURNAL_STREAM', None)
         if env:
             e.update(env)
-        cmd = [DAEMON, f'--pin-path={self.pin}', f'--config={self.config}', *args]
+        cmd = [*wrapper, DAEMON, f'--pin-path={self.pin}', f'--config={self.config}', *args]
         if user:
             cmd = ['setpriv', f'--reuid={user}', f'--regid={user}', '--clear-groups', '--inh-caps=-all'] + cmd
         self.log = open(self.log_path, 'a')
