@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
+#include "bus-event.h"
 #include "config.h"
 #include "journal-event.h"
 #include "log.h"
@@ -215,13 +216,8 @@ static int handle_set_profile(Manager *m, sd_bus_message *message, const char *v
         int profile, r;
 
         profile = profile_from_string(value);
-        if (profile < 0) {
-                _cleanup_free_ char *shown = escape_string(value, 64);
-
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Invalid profile \"%s%s\": valid profiles are " PROFILE_VALID_NAMES ".",
-                                         strempty(shown), strlen(value) > 64 ? "..." : "");
-        }
+        if (profile < 0)
+                return bus_error_invalid_profile(error, value);
 
         if (profile == m->settings.profile)
                 return sd_bus_reply_method_return(message, NULL);
@@ -306,15 +302,6 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-static const char *field_value(const EventFields *f, const char *name) {
-        size_t n = strlen(name);
-
-        for (size_t i = 0; i < f->n; i++)
-                if (strncmp(f->fields[i], name, n) == 0 && f->fields[i][n] == '=')
-                        return f->fields[i] + n + 1;
-        return "";
-}
-
 int bus_emit_event(Manager *m, const struct fl_event *e, const EventFields *f, uint64_t realtime_usec) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
         int r;
@@ -325,40 +312,7 @@ int bus_emit_event(Manager *m, const struct fl_event *e, const EventFields *f, u
         r = sd_bus_message_new_signal(m->bus, &s, BUS_PATH, BUS_INTERFACE, "Event");
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(s, 'a', "{sv}");
-        if (r < 0)
-                return r;
-
-        /* Strings come from the formatted journal fields: the same escaping,
-         * so they are valid UTF-8 whatever bytes the attacker chose. */
-        r = sd_bus_message_append(
-                s, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
-                "Timestamp", "t", realtime_usec,
-                "Action", "s", field_value(f, "FILELESS_ACTION"),
-                "Kind", "s", field_value(f, "FILELESS_KIND"),
-                "Profile", "s", field_value(f, "FILELESS_PROFILE"),
-                "Backend", "s", field_value(f, "FILELESS_BACKEND"),
-                "Pid", "u", e->pid,
-                "PPid", "u", e->ppid,
-                "Uid", "u", e->uid,
-                "Gid", "u", e->gid,
-                "Comm", "s", field_value(f, "FILELESS_COMM"),
-                "ParentComm", "s", field_value(f, "FILELESS_PARENT_COMM"),
-                "FileName", "s", field_value(f, "FILELESS_FILE_NAME"),
-                "ExecPath", "s", field_value(f, "FILELESS_EXEC_PATH"),
-                "Inode", "t", (uint64_t) e->inode,
-                "Device", "t", (uint64_t) makedev(kdev_major(e->dev), kdev_minor(e->dev)),
-                "PidNamespace", "t", (uint64_t) e->pidns,
-                "CgroupId", "t", (uint64_t) e->cgroup_id);
-        if (r < 0)
-                return r;
-        /* Unit only when the process belongs to one (unit names are ASCII). */
-        if (!isempty(field_value(f, "FILELESS_UNIT"))) {
-                r = sd_bus_message_append(s, "{sv}", "Unit", "s", field_value(f, "FILELESS_UNIT"));
-                if (r < 0)
-                        return r;
-        }
-        r = sd_bus_message_close_container(s);
+        r = bus_event_append(s, e, f, realtime_usec);
         if (r < 0)
                 return r;
 

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 
 #include "conf.h"
+#include "event-format.h"
 #include "names.h"
 #include "util.h"
 
@@ -66,7 +67,7 @@ static int parse_burst(const char *s, unsigned *ret) {
 }
 
 _printf_(4, 5) static int conf_error(char **ret_error, const char *fname, unsigned line, const char *format, ...) {
-        _cleanup_free_ char *msg = NULL;
+        _cleanup_free_ char *msg = NULL, *name = NULL;
         va_list ap;
         int r;
 
@@ -77,6 +78,11 @@ _printf_(4, 5) static int conf_error(char **ret_error, const char *fname, unsign
                 return -ENOMEM;
 
         if (ret_error) {
+                /* A drop-in's name is printed too: escaped like the values. */
+                name = escape_string(fname, SIZE_MAX);
+                if (!name)
+                        return -ENOMEM;
+                fname = name;
                 free(*ret_error);
                 /* Line 0: the problem is with the file as a whole. */
                 if ((line > 0 ? asprintf(ret_error, "%s:%u: %s", fname, line, msg)

@@ -32,6 +32,10 @@ size_t utf8_sequence_length(const unsigned char *s, size_t n) {
         if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
             (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
                 return 0;
+        /* Noncharacters: sd-bus refuses them in a string, so one in a memfd
+         * name would cost the whole Event signal. */
+        if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
+                return 0;
         return len;
 }
 
@@ -49,6 +53,14 @@ char *escape_string(const char *s, size_t maxlen) {
                 size_t len = utf8_sequence_length(p + i, n - i);
                 unsigned char c = p[i];
 
+                /* C1 controls (U+0080..U+009F) are valid UTF-8 but drive
+                 * terminals like C0 ones: escaped byte by byte, as invalid
+                 * bytes are. */
+                if (len == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
+                        j += sprintf(r + j, "\\x%02x\\x%02x", c, p[i + 1]);
+                        i += 2;
+                        continue;
+                }
                 if (len > 1) {
                         memcpy(r + j, p + i, len);
                         j += len;

@@ -24,12 +24,14 @@ typedef struct EventContext {
 } EventContext;
 
 /* Length of the valid UTF-8 sequence at S (N bytes available), or 0. Rejects
- * overlong forms, surrogates and code points above U+10FFFF, as D-Bus does. */
+ * overlong forms, surrogates, code points above U+10FFFF and noncharacters
+ * (U+FDD0..U+FDEF, U+xxFFFE, U+xxFFFF), as sd-bus does. */
 size_t utf8_sequence_length(const unsigned char *s, size_t n);
 
 /* Escapes S (at most MAXLEN bytes, stopping at NUL) so that the result is
- * printable, valid UTF-8 and one line: control characters, backslash, double
- * quote and bytes that are not part of valid UTF-8 become C escapes. */
+ * printable, valid UTF-8 and one line: control characters (C0, DEL and C1),
+ * backslash, double quote and bytes that are not part of valid UTF-8 (or
+ * encode a noncharacter) become C escapes. */
 char *escape_string(const char *s, size_t maxlen);
 
 int event_format(const struct fl_event *e, const EventContext *ctx, EventFields *ret);

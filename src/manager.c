@@ -94,23 +94,41 @@ static const char *interval_to_string(uint64_t usec, char *buf, size_t size) {
 
 /* The end of a burst: how many of a source's events were not logged. */
 static void on_suppressed(const RateSource *s, uint64_t now, void *userdata) {
-        _cleanup_free_ char *path = NULL;
-        char f_n[64], f_uid[64], f_kind[64], f_action[64], f_path[300], span[32];
-        const char *extra[] = { f_n, f_uid, f_kind, f_action, f_path, NULL };
+        _cleanup_free_ char *path = NULL, *f_path = NULL;
+        char f_n[64], f_uid[64], f_kind[64], f_action[64], span[32];
         const char *kind = kind_to_string(s->kind) ?: "unknown", *action = action_to_string(s->action) ?: "unknown";
+        const RateLimit *rl = userdata;
 
-        path = escape_string(s->path, sizeof(s->path));
+        interval_to_string(now - s->window_start, span, sizeof(span));
         snprintf(f_n, sizeof(f_n), "FILELESS_SUPPRESSED=%llu", (unsigned long long) s->suppressed);
+
+        if (s->all) {
+                const char *extra[] = { f_n, NULL };
+
+                (void) journal_send_message(FL_MESSAGE_EVENTS_SUPPRESSED, LOG_WARNING, extra,
+                                            "Suppressed %llu fileless execution events from many sources in %s: more "
+                                            "than %llu in all; they were enforced and counted, only not logged one "
+                                            "by one.",
+                                            (unsigned long long) s->suppressed, span,
+                                            (unsigned long long) rl->burst * RATELIMIT_ALL_FACTOR);
+                return;
+        }
+
+        /* The escaped path may be four times the raw one: no fixed buffer. */
+        path = escape_string(s->path, sizeof(s->path));
+        if (!path || asprintf(&f_path, "FILELESS_EXEC_PATH=%s", path) < 0) {
+                log_oom();
+                return;
+        }
         snprintf(f_uid, sizeof(f_uid), "FILELESS_UID=%u", s->uid);
         snprintf(f_kind, sizeof(f_kind), "FILELESS_KIND=%s", kind);
         snprintf(f_action, sizeof(f_action), "FILELESS_ACTION=%s", action);
-        snprintf(f_path, sizeof(f_path), "FILELESS_EXEC_PATH=%s", strempty(path));
-        (void) journal_send_message(FL_MESSAGE_EVENTS_SUPPRESSED, LOG_WARNING, extra,
+        (void) journal_send_message(FL_MESSAGE_EVENTS_SUPPRESSED, LOG_WARNING,
+                                    (const char *[]) { f_n, f_uid, f_kind, f_action, f_path, NULL },
                                     "Suppressed %llu similar fileless execution events (%s, %s, uid %u, via %s) "
                                     "in %s; they were enforced and counted, only not logged one by one.",
                                     (unsigned long long) s->suppressed, kind, action, s->uid,
-                                    isempty(path) ? "-" : path,
-                                    interval_to_string(now - s->window_start, span, sizeof(span)));
+                                    isempty(path) ? "-" : path, span);
 }
 
 static int handle_event(void *userdata, void *data, size_t size) {
@@ -128,7 +146,7 @@ static int handle_event(void *userdata, void *data, size_t size) {
 
         /* A flood from one source is summarized, not logged event by event:
          * the journal and the bus must not pay for every exec of a loop. */
-        if (!ratelimit_check(&m->ratelimit, e, now_usec(CLOCK_MONOTONIC), on_suppressed, m))
+        if (!ratelimit_check(&m->ratelimit, e, now_usec(CLOCK_MONOTONIC), on_suppressed, &m->ratelimit))
                 return 0;
 
         /* The kernel stamps events with CLOCK_BOOTTIME, which keeps counting
@@ -149,8 +167,16 @@ static int handle_event(void *userdata, void *data, size_t size) {
         }
         (void) journal_send_event(&f);
         r = bus_emit_event(m, e, &f, ctx.realtime_usec);
-        if (r < 0)
-                log_debug_errno(r, "Failed to emit the Event signal, ignoring: %m");
+        if (r < 0) {
+                /* Loud once: listeners miss events. Then quiet, so that a
+                 * broken bus cannot flood the journal in turn. */
+                if (!m->event_signal_failed)
+                        log_warning_errno(r, "Failed to send an Event signal (%m); D-Bus listeners miss this event. "
+                                             "Further failures are logged at debug level.");
+                else
+                        log_debug_errno(r, "Failed to send an Event signal, ignoring: %m");
+                m->event_signal_failed = true;
+        }
         event_fields_done(&f);
         return 0;
 }
@@ -200,7 +226,7 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         report_lost(m);
-        ratelimit_flush(&m->ratelimit, now_usec(CLOCK_MONOTONIC), false, on_suppressed, m);
+        ratelimit_flush(&m->ratelimit, now_usec(CLOCK_MONOTONIC), false, on_suppressed, &m->ratelimit);
         check_pins(m);
         return sd_event_source_set_time_relative(s, HOUSEKEEPING_USEC);
 }
@@ -355,7 +381,7 @@ int manager_run(Manager *m) {
          * enforcing from the pins after that. */
         (void) ring_buffer__consume(m->rb);
         report_lost(m);
-        ratelimit_flush(&m->ratelimit, now_usec(CLOCK_MONOTONIC), true, on_suppressed, m);
+        ratelimit_flush(&m->ratelimit, now_usec(CLOCK_MONOTONIC), true, on_suppressed, &m->ratelimit);
         (void) journal_send_message(FL_MESSAGE_STOPPED, LOG_INFO, NULL,
                                     "filelesslockd stopped; the pinned programs in %s keep enforcing profile %s.",
                                     m->pin_path, profile_to_string(m->settings.profile));

@@ -29,6 +29,7 @@ typedef struct Manager {
 
         uint64_t lost_reported;  /* FL_STAT_LOST already announced */
         RateLimit ratelimit;     /* of journal entries and Event signals */
+        bool event_signal_failed; /* warned that an Event signal could not be sent */
         bool pins_missing;       /* warned that the pins were removed */
 } Manager;
 

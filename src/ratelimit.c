@@ -8,6 +8,7 @@ void ratelimit_init(RateLimit *rl, uint64_t interval_usec, unsigned burst) {
         memset(rl, 0, sizeof(*rl));
         rl->interval_usec = interval_usec;
         rl->burst = burst;
+        rl->all.all = true;
 }
 
 static bool source_matches(const RateSource *s, const struct fl_event *e) {
@@ -20,6 +21,16 @@ static void source_report(RateSource *s, uint64_t now, ratelimit_summary_t summa
         if (s->suppressed > 0 && summary)
                 summary(s, now, userdata);
         s->suppressed = 0;
+}
+
+/* Starts a new window for S if its last one ended by NOW, reporting it. */
+static void window_roll(RateLimit *rl, RateSource *s, uint64_t now, bool force, ratelimit_summary_t summary,
+                        void *userdata) {
+        if (!force && now - s->window_start < rl->interval_usec)
+                return;
+        source_report(s, now, summary, userdata);
+        s->window_start = now;
+        s->n = 0;
 }
 
 static RateSource *source_get(RateLimit *rl, const struct fl_event *e, uint64_t now, ratelimit_summary_t summary,
@@ -62,18 +73,19 @@ bool ratelimit_check(RateLimit *rl, const struct fl_event *e, uint64_t now, rate
                 return true;
 
         s = source_get(rl, e, now, summary, userdata);
-        if (now - s->window_start >= rl->interval_usec) {
-                source_report(s, now, summary, userdata);
-                s->window_start = now;
-                s->n = 0;
-        }
+        window_roll(rl, s, now, false, summary, userdata);
+        window_roll(rl, &rl->all, now, false, summary, userdata);
         s->last_seen = now;
 
-        if (s->n < rl->burst) {
+        if (s->n >= rl->burst)
+                s->suppressed++;
+        else if (rl->all.n >= (uint64_t) rl->burst * RATELIMIT_ALL_FACTOR)
+                rl->all.suppressed++;
+        else {
                 s->n++;
+                rl->all.n++;
                 return true;
         }
-        s->suppressed++;
         rl->suppressed_total++;
         return false;
 }
@@ -83,20 +95,14 @@ void ratelimit_flush(RateLimit *rl, uint64_t now, bool force, ratelimit_summary_
 
         while (i < rl->n_sources) {
                 RateSource *s = &rl->sources[i];
-                bool ended = force || now - s->window_start >= rl->interval_usec;
 
-                if (ended)
-                        source_report(s, now, summary, userdata);
-
+                window_roll(rl, s, now, force, summary, userdata);
                 /* Idle for a whole interval: nothing to remember. */
                 if (force || now - s->last_seen >= rl->interval_usec) {
                         *s = rl->sources[--rl->n_sources];
                         continue;
                 }
-                if (ended) {
-                        s->window_start = now;
-                        s->n = 0;
-                }
                 i++;
         }
+        window_roll(rl, &rl->all, now, force, summary, userdata);
 }

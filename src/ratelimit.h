@@ -15,8 +15,13 @@
  * are the kernel's counters. */
 
 #define RATELIMIT_SOURCES_MAX 128U
+/* All sources together may log this many times one source's burst per
+ * interval: varying the exec path (/proc/self/fd/N is the caller's choice)
+ * makes new sources, but not more entries than this. */
+#define RATELIMIT_ALL_FACTOR 10U
 
 typedef struct RateSource {
+        bool all;                /* the budget of all sources together, not one source */
         uint32_t uid;
         uint8_t kind, action;
         char path[FL_PATH_LEN];
@@ -31,11 +36,13 @@ typedef struct RateLimit {
         unsigned burst;          /* 0: no limit */
         size_t n_sources;
         RateSource sources[RATELIMIT_SOURCES_MAX];
+        RateSource all;
         uint64_t suppressed_total;
 } RateLimit;
 
 /* Called with a source whose window ended (or which is evicted) after some of
- * its events were suppressed. */
+ * its events were suppressed; with S->all set, for the events suppressed
+ * because all sources together reached their budget. */
 typedef void (*ratelimit_summary_t)(const RateSource *s, uint64_t now, void *userdata);
 
 void ratelimit_init(RateLimit *rl, uint64_t interval_usec, unsigned burst);

@@ -354,6 +354,15 @@ static void write_file(const char *dir, const char *name, const char *content) {
         free(p);
 }
 
+static void unlink_in(const char *dir, const char *name) {
+        char *p;
+
+        ASSERT_TRUE(asprintf(&p, "%s/%s", dir, name) >= 0);
+        if (unlink(p) < 0)
+                TEST_FAIL("unlink %s: %m", p);
+        free(p);
+}
+
 static char *join(const char *a, const char *b) {
         char *p;
 
@@ -502,6 +511,17 @@ static void test_load_errors(void) {
         /* and again without an error string */
         ASSERT_INT_EQ(conf_load(main_path, &s, NULL), -EINVAL);
         ASSERT_SETTINGS(s, FL_PROFILE_ALLOW, FL_BACKEND_CHOICE_LSM);
+
+        /* a drop-in whose name holds an escape sequence is named escaped */
+        write_file(d, "fileless.conf", "[Fileless]\n");
+        unlink_in(dd, "20-bad.conf");
+        write_file(dd, "25-\x1b[2J.conf", "[Fileless]\nProfil=allow\n");
+        ASSERT_INT_EQ(conf_load(main_path, &s, &err), -EINVAL);
+        ASSERT_TRUE(asprintf(&expected, "%s/25-\\x1b[2J.conf:2: unknown key \"Profil\"", dd) >= 0);
+        ASSERT_STARTSWITH(err, expected);
+        assert_printable(err);
+        free(expected);
+        free(err), err = NULL;
 
         free(main2);
         free(d2);

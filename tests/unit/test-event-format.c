@@ -279,7 +279,7 @@ static void test_escape_all_bytes(void) {
 }
 
 static void test_escape_valid_utf8(void) {
-        ESC("\xc2\x80", "\xc2\x80");                 /* U+0080, shortest 2-byte */
+        ESC("\xc2\xa0", "\xc2\xa0");                 /* U+00A0, first after the C1 controls */
         ESC("caf\xc3\xa9", "caf\xc3\xa9");           /* é */
         ESC("\xdf\xbf", "\xdf\xbf");                 /* U+07FF */
         ESC("\xe0\xa0\x80", "\xe0\xa0\x80");         /* U+0800, shortest 3-byte */
@@ -287,9 +287,11 @@ static void test_escape_valid_utf8(void) {
         ESC("\xed\x9f\xbf", "\xed\x9f\xbf");         /* U+D7FF, just below the surrogates */
         ESC("\xee\x80\x80", "\xee\x80\x80");         /* U+E000, just above */
         ESC("\xef\xbf\xbd", "\xef\xbf\xbd");         /* U+FFFD */
+        ESC("\xef\xb7\x8f", "\xef\xb7\x8f");         /* U+FDCF, just below the noncharacters */
+        ESC("\xef\xb7\xb0", "\xef\xb7\xb0");         /* U+FDF0, just above */
         ESC("\xf0\x90\x80\x80", "\xf0\x90\x80\x80"); /* U+10000, shortest 4-byte */
         ESC("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"); /* 😀 */
-        ESC("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"); /* U+10FFFF */
+        ESC("\xf4\x8f\xbf\xbd", "\xf4\x8f\xbf\xbd"); /* U+10FFFD, the last one not a noncharacter */
         ESC("a\xc3\xa9\n\xe2\x82\xac\"", "a\xc3\xa9\\n\xe2\x82\xac\\\"");
 }
 
@@ -317,6 +319,24 @@ static void test_escape_invalid_utf8(void) {
         ESC("\xe2\x82" "A", "\\xe2\\x82A");
         ESC("\xc3\n", "\\xc3\\n");
         ESC("\xe2\xe2\x82\xac", "\\xe2\xe2\x82\xac");
+}
+
+/* Valid UTF-8 that must not pass as is: C1 controls drive terminals (CSI is
+ * U+009B), and sd-bus refuses noncharacters in strings (one would cost the
+ * whole Event signal). Found by fuzz-escape and fuzz-dbus-event. */
+static void test_escape_c1_and_noncharacters(void) {
+        ESC("\xc2\x80", "\\xc2\\x80");                   /* U+0080 */
+        ESC("x\xc2\x9b" "2J", "x\\xc2\\x9b2J");          /* CSI 2J: clear screen */
+        ESC("\xc2\x9f", "\\xc2\\x9f");                   /* U+009F */
+        ESC("\xef\xb7\x90", "\\xef\\xb7\\x90");          /* U+FDD0 */
+        ESC("\xef\xb7\xaf", "\\xef\\xb7\\xaf");          /* U+FDEF */
+        ESC("\xef\xbf\xbe", "\\xef\\xbf\\xbe");          /* U+FFFE */
+        ESC("\xef\xbf\xbf", "\\xef\\xbf\\xbf");          /* U+FFFF */
+        ESC("\xf0\x9f\xbf\xbe", "\\xf0\\x9f\\xbf\\xbe");  /* U+1FFFE */
+        ESC("\xf4\x8f\xbf\xbe", "\\xf4\\x8f\\xbf\\xbe");  /* U+10FFFE */
+        ESC("\xf4\x8f\xbf\xbf", "\\xf4\\x8f\\xbf\\xbf");  /* U+10FFFF */
+        ASSERT_INT_EQ(utf8_sequence_length((const unsigned char *) "\xef\xbf\xbe", 3), 0);
+        ASSERT_INT_EQ(utf8_sequence_length((const unsigned char *) "\xc2\x9b", 2), 2);
 }
 
 static void test_escape_maxlen(void) {
@@ -733,6 +753,7 @@ int main(void) {
         TEST(test_escape_all_bytes);
         TEST(test_escape_valid_utf8);
         TEST(test_escape_invalid_utf8);
+        TEST(test_escape_c1_and_noncharacters);
         TEST(test_escape_maxlen);
         TEST(test_escape_random_round_trip);
         TEST(test_format_killed_memfd);

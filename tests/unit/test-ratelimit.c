@@ -9,6 +9,7 @@ typedef struct Summaries {
         unsigned calls;
         uint64_t total;
         uint32_t last_uid;
+        bool last_all;
         char last_path[FL_PATH_LEN];
 } Summaries;
 
@@ -18,6 +19,7 @@ static void on_summary(const RateSource *s, uint64_t now, void *userdata) {
         sum->calls++;
         sum->total += s->suppressed;
         sum->last_uid = s->uid;
+        sum->last_all = s->all;
         snprintf(sum->last_path, sizeof(sum->last_path), "%s", s->path);
 }
 
@@ -91,7 +93,7 @@ static void test_table_is_bounded(void) {
         static RateLimit rl;
         Summaries sum = {};
         char path[32];
-        uint64_t suppressed = 0;
+        uint64_t suppressed = 0, n = 0;
 
         /* Far more sources than the table holds, each over its burst: memory
          * stays fixed and every suppressed event is still reported. */
@@ -101,14 +103,44 @@ static void test_table_is_bounded(void) {
 
                 snprintf(path, sizeof(path), "/tmp/x%u", i);
                 e = event(0, path);
-                for (unsigned k = 0; k < 3; k++)
+                for (unsigned k = 0; k < 3; k++, n++)
                         suppressed += !ratelimit_check(&rl, &e, SEC + i, on_summary, &sum);
                 ASSERT_TRUE(rl.n_sources <= RATELIMIT_SOURCES_MAX);
         }
-        ASSERT_INT_EQ(suppressed, 2 * 10 * RATELIMIT_SOURCES_MAX);
+        /* Varying the path buys no more than the budget of all sources. */
+        ASSERT_INT_EQ(n - suppressed, RATELIMIT_ALL_FACTOR);
         ratelimit_flush(&rl, SEC, true, on_summary, &sum);
         ASSERT_INT_EQ(sum.total, suppressed);
         ASSERT_INT_EQ(rl.suppressed_total, suppressed);
+}
+
+static void test_budget_of_all_sources(void) {
+        static RateLimit rl;
+        Summaries sum = {};
+        char path[32];
+        unsigned logged = 0;
+
+        /* An attacker choosing /proc/self/fd/N afresh for each exec: one new
+         * source each time, a fresh allowance each time, but all together
+         * get BURST x RATELIMIT_ALL_FACTOR per interval, and the rest comes
+         * back as one summary, not one per source. */
+        ratelimit_init(&rl, 10 * SEC, 100);
+        for (unsigned i = 0; i < 100000; i++) {
+                struct fl_event e;
+
+                snprintf(path, sizeof(path), "/proc/self/fd/%u", i);
+                e = event(1000, path);
+                logged += ratelimit_check(&rl, &e, SEC + i, on_summary, &sum);
+        }
+        ASSERT_INT_EQ(logged, 100 * RATELIMIT_ALL_FACTOR);
+        ASSERT_INT_EQ(sum.calls, 0);
+        ratelimit_flush(&rl, 11 * SEC + 100000, false, on_summary, &sum);
+        ASSERT_INT_EQ(sum.calls, 1);
+        ASSERT_TRUE(sum.last_all);
+        ASSERT_INT_EQ(sum.total, 100000 - logged);
+
+        /* A new interval, a new budget. */
+        ASSERT_TRUE(ratelimit_check(&rl, &(struct fl_event) { .uid = 1 }, 12 * SEC, on_summary, &sum));
 }
 
 static void test_disabled(void) {
@@ -141,6 +173,7 @@ int main(void) {
         TEST(test_burst_then_suppressed);
         TEST(test_sources_are_separate);
         TEST(test_table_is_bounded);
+        TEST(test_budget_of_all_sources);
         TEST(test_disabled);
         TEST(test_unterminated_path);
         return 0;
