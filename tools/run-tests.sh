@@ -37,14 +37,28 @@ if (($# == 0)); then
     fi
     ninja -C build-asan
     rm -rf build-asan/sanitizer-logs && mkdir -p build-asan/sanitizer-logs
-    logs=$PWD/build-asan/sanitizer-logs
-    ASAN_OPTIONS=log_path=$logs/asan:detect_leaks=1 \
-    UBSAN_OPTIONS=log_path=$logs/ubsan:print_stacktrace=1 \
+    san_logs=$PWD/build-asan/sanitizer-logs
+    ASAN_OPTIONS=log_path=$san_logs/asan:detect_leaks=1 \
+    UBSAN_OPTIONS=log_path=$san_logs/ubsan:print_stacktrace=1 \
         meson test -C build-asan --print-errorlogs --suite unit --suite host || rc=$?
+
+    # The libFuzzer targets (clang), each for a bounded time from its seeds;
+    # fuzz/run-long.sh runs them longer.
+    if [[ -d build-fuzz ]]; then
+        CC=clang meson setup --reconfigure build-fuzz "${opts[@]}" -Dfuzzers=true -Dtests=false >/dev/null
+    else
+        CC=clang meson setup build-fuzz "${opts[@]}" -Dfuzzers=true -Dtests=false >/dev/null
+    fi
+    ninja -C build-fuzz
+    meson test -C build-fuzz --print-errorlogs --suite fuzz || rc=$?
 fi
 
 logs=(build-tests/meson-logs/testlog.json)
-[[ -f build-asan/meson-logs/testlog.json && $# == 0 ]] && logs+=(build-asan/meson-logs/testlog.json)
+if (($# == 0)); then
+    for b in build-asan build-fuzz; do
+        if [[ -f $b/meson-logs/testlog.json ]]; then logs+=("$b/meson-logs/testlog.json"); fi
+    done
+fi
 /usr/bin/python3 - "${logs[@]}" <<'PY'
 import json, re, sys
 passed = failed = skipped = 0
