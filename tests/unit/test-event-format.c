@@ -6,6 +6,7 @@
 #include "event-format.h"
 #include "message-ids.h"
 #include "tests.h"
+#include "unescape.h"
 
 #define N_FIELDS 22
 
@@ -82,50 +83,6 @@ static void assert_no_control(const char *what, const char *s) {
                                   (size_t) (p - (const unsigned char *) s));
 }
 
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
-
-/* Reverses escape_string(); returns the length written to out, or -1 on a
- * malformed escape. */
-static ssize_t unescape(const char *s, char *out) {
-        size_t n = 0;
-
-        while (*s) {
-                if (*s != '\\') {
-                        out[n++] = *s++;
-                        continue;
-                }
-                s++;
-                switch (*s) {
-                case 'n':
-                        out[n++] = '\n';
-                        s++;
-                        break;
-                case 't':
-                        out[n++] = '\t';
-                        s++;
-                        break;
-                case '\\':
-                case '"':
-                        out[n++] = *s++;
-                        break;
-                case 'x':
-                        if (hexval(s[1]) < 0 || hexval(s[2]) < 0)
-                                return -1;
-                        out[n++] = (char) (hexval(s[1]) << 4 | hexval(s[2]));
-                        s += 3;
-                        break;
-                default:
-                        return -1;
-                }
-        }
-        return (ssize_t) n;
-}
 
 #define ASSERT_ESCAPE(in, maxlen, expected)                             \
         do {                                                            \
@@ -378,7 +335,7 @@ static void test_escape_random_round_trip(void) {
                 assert_no_control("random", r);
                 ASSERT_TRUE(utf8_valid(r));
                 ASSERT_TRUE(strlen(r) <= len * 4);
-                n = unescape(r, back);
+                n = unescape_string(r, back);
                 ASSERT_INT_EQ(n, (ssize_t) len);
                 ASSERT_TRUE(memcmp(in, back, len) == 0);
                 free(r);

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Writes the binary seeds: for fuzz-event-format and fuzz-dbus-event a
+struct fl_event (bpf/fileless.h, x86-64/little-endian layout), then an
+optional selector byte and unit name, as fuzz/fuzz-event-input.h reads them;
+for fuzz-ratelimit a limit and a sequence of operations (fuzz-ratelimit.c).
+Run from anywhere; rewrites fuzz/corpus/fuzz-{event-format,dbus-event}/event-*
+and regress-*, and fuzz/corpus/fuzz-ratelimit/ratelimit-* and regress-*."""
+
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# boot_ns inode dev cgroup_id | pidns pidns_level pid ppid uid gid flags |
+# kind action profile backend | comm parent_comm name path
+FL_EVENT = struct.Struct('<4Q7I4B16s16s256s256s')
+assert FL_EVENT.size == 608, FL_EVENT.size
+
+KIND = dict(ordinary=0, memfd=1, shm=2, tmpfile=3, deleted=4)
+ACTION = dict(allowed=0, denied=1, killed=2)
+PROFILE = dict(allow=1, baseline=2, restricted=3)
+BACKEND = dict(lsm=1, tracepoint=2)
+SCRIPT, VIA_FDPATH, BY_PATH = 0x1, 0x2, 0x4
+SHM_NONE, SHM_DEV, SHM_RUN = 0, 1, 2
+SEL_UNIT, SEL_NO_CTX = 0x04, 0x80
+
+
+def kdev(major, minor):
+    return major << 20 | minor
+
+
+def event(kind, action, profile, backend, comm, pcomm, name, path, flags=0,
+          pid=4242, ppid=4241, uid=1000, gid=1000, inode=12345, dev=kdev(0, 1),
+          pidns=4026531836, level=0, cgroup=7777, boot_ns=123456789000,
+          sel=None, unit=b''):
+    rec = FL_EVENT.pack(boot_ns, inode, dev, cgroup, pidns, level, pid, ppid, uid, gid, flags,
+                        kind, action, profile, backend, comm, pcomm, name, path)
+    if sel is None:
+        return rec
+    return rec + bytes([sel]) + unit
+
+
+SEEDS = {
+    # python3 -c 'os.memfd_create(...); os.execv("/proc/self/fd/3")' in a user session
+    'event-memfd-allowed': event(KIND['memfd'], ACTION['allowed'], PROFILE['allow'], BACKEND['tracepoint'],
+                                 b'python3', b'bash', b'memfd:demo', b'/proc/self/fd/3', flags=VIA_FDPATH,
+                                 dev=kdev(0, 1), sel=SEL_UNIT, unit=b'user@1000.service'),
+    # a shm object run by its path, killed
+    'event-shm-killed': event(KIND['shm'], ACTION['killed'], PROFILE['restricted'], BACKEND['tracepoint'],
+                              b'payload', b'sh', b'payload', b'/dev/shm/payload', dev=kdev(0, 25),
+                              sel=SHM_DEV),
+    # a #! script in an O_TMPFILE file, denied by the LSM in a container
+    'event-tmpfile-script-denied': event(KIND['tmpfile'], ACTION['denied'], PROFILE['baseline'], BACKEND['lsm'],
+                                         b'sh', b'runc:[2:INIT]', b'#1234', b'/dev/fd/5',
+                                         flags=SCRIPT | VIA_FDPATH, pidns=4026532301, level=1,
+                                         sel=SHM_RUN | SEL_UNIT, unit=b'docker-0123abcd.scope'),
+    # a deleted script the tracepoint backend knows only by its exec path
+    'event-deleted-by-path': event(KIND['deleted'], ACTION['killed'], PROFILE['restricted'], BACKEND['tracepoint'],
+                                   b'bash', b'sshd', b'', b'/proc/1234/fd/7', flags=SCRIPT | BY_PATH,
+                                   inode=0, dev=0, sel=SHM_NONE),
+    # forgery attempts: a newline and a field in comm, quotes in the name, a
+    # tab in the path, UTF-8 and bytes that are not UTF-8, no context
+    'event-hostile-strings': event(KIND['memfd'], ACTION['allowed'], PROFILE['allow'], BACKEND['lsm'],
+                                   b'a\nFILELESS_UID=0', b'\xc3\xa9t\xc3\xa9\xff\xfe',
+                                   b'memfd:x" FILELESS_UID="0\\', b'/proc/self/fd/3\tMESSAGE=x',
+                                   sel=SEL_NO_CTX),
+    # full-length strings without a terminating NUL
+    'event-unterminated': event(KIND['memfd'], ACTION['denied'], PROFILE['baseline'], BACKEND['lsm'],
+                                b'c' * 16, b'p' * 16, b'memfd:' + b'n' * 250, b'/' + b'q' * 255,
+                                sel=SEL_UNIT, unit=b'\xe2\x82\xac.service'),
+    # Regressions: the first findings of these targets (see fuzz/README.md),
+    # fixed in commit 9249250 and kept as regression guards.
+    # U+009B (CSI, a C1 control) in comm passed escape_string() unescaped.
+    'regress-c1-comm': event(KIND['memfd'], ACTION['allowed'], PROFILE['allow'], BACKEND['tracepoint'],
+                             b'x\xc2\x9b2J', b'bash', b'memfd:x', b'/proc/self/fd/3', sel=SHM_NONE),
+    # U+FFFE (a noncharacter) in the memfd name: sd-bus refused the Event signal.
+    'regress-nonchar-name': event(KIND['memfd'], ACTION['allowed'], PROFILE['allow'], BACKEND['tracepoint'],
+                                  b'python3', b'bash', b'memfd:\xef\xbf\xbe', b'/proc/self/fd/3', sel=SHM_NONE),
+    # values the daemon does not know
+    'event-unknown-enums': event(9, 7, 0, 0, b'x', b'y', b'z', b'', flags=0xfffffff8,
+                                 dev=(1 << 64) - 1, pid=0xffffffff),
+}
+
+
+# fuzz-ratelimit: limit selectors (interval, burst) then 4-byte operations
+# [op | time shift << 3, event bits or new interval, path or new burst, time]
+# (fuzz/fuzz-ratelimit.c); op 0-5 check an event, 6 flush, 7 reload.
+CHECK, FLUSH, RELOAD = 0, 6, 7
+INTERVAL_1S, INTERVAL_10S = 4, 5
+BURST_1, BURST_3, BURST_5 = 1, 3, 4
+FORCE = 1  # second byte of a FLUSH: as at exit
+
+
+def ops(*o):
+    return b''.join(bytes([a, b, c, d]) for a, b, c, d in o)
+
+
+RATELIMIT_SEEDS = {
+    # one source flooding past its burst, the window ending, a flush
+    'ratelimit-flood': bytes([INTERVAL_1S, BURST_3]) +
+    ops(*[(CHECK | 10 << 3, 0x05, 3, 1)] * 8, (CHECK | 20 << 3, 0x05, 3, 1), (FLUSH | 21 << 3, 0, 0, 1)),
+    # more distinct paths than the table holds, then the first one again
+    'ratelimit-table-full': bytes([INTERVAL_1S, 1]) +
+    ops(*[(CHECK, 0x01, p % 200, 1) for p in range(140)], (CHECK, 0x01, 0, 1), (CHECK, 0x01, 0, 1)),
+    # 256-byte paths without a NUL that differ only in their last byte
+    'ratelimit-long-paths': bytes([INTERVAL_1S, 1]) + ops((CHECK, 0, 240, 1), (CHECK, 0, 241, 1), (CHECK, 0, 242, 1)),
+    # the all-sources budget (burst 1: 10 per interval) spent by 15 sources,
+    # the window ending an interval later with its summary, a flush
+    'ratelimit-all-budget': bytes([INTERVAL_1S, BURST_1]) +
+    ops(*[(CHECK, 0x01, p, 1) for p in range(15)], (CHECK | 20 << 3, 0x01, 20, 1), (CHECK, 0x01, 21, 1),
+        (FLUSH | 20 << 3, 0, 0, 1)),
+    # burst 3 (30 in all): one source over its own burst, then enough others
+    # that the all-sources budget refuses sources under theirs; forced flush
+    'ratelimit-all-and-own': bytes([INTERVAL_1S, BURST_3]) +
+    ops(*[(CHECK, 0x02, 0, 1)] * 5, *[(CHECK, 0x02, 1 + p // 3, 1) for p in range(36)],
+        (CHECK, 0x02, 0, 1), (FLUSH, FORCE, 0, 1)),
+    # Regression: finding 3 (fuzz/README.md). One uid cycling through more
+    # paths than the table holds got a fresh burst from every evicted source
+    # and was never limited; now all sources together get 50 per 10 s.
+    'regress-path-cycling': bytes([INTERVAL_10S, BURST_5]) +
+    ops(*[(CHECK, 0x01, p % 130, 1) for p in range(390)], (FLUSH | 24 << 3, 0, 0, 1)),
+    # a reload that lowers the burst, then turns the limit off
+    'ratelimit-reload': bytes([INTERVAL_1S, 5]) +
+    ops(*[(CHECK, 0x02, 7, 1)] * 4, (RELOAD, INTERVAL_1S, 1, 1), (CHECK, 0x02, 7, 1), (RELOAD, 0, 0, 1),
+        (CHECK, 0x02, 7, 1), (FLUSH | 20 << 3, 0, 0, 1)),
+}
+
+
+def main():
+    d = os.path.join(HERE, 'corpus', 'fuzz-ratelimit')
+    os.makedirs(d, exist_ok=True)
+    for name, data in RATELIMIT_SEEDS.items():
+        with open(os.path.join(d, name), 'wb') as f:
+            f.write(data)
+
+    for target in ('fuzz-event-format', 'fuzz-dbus-event'):
+        d = os.path.join(HERE, 'corpus', target)
+        os.makedirs(d, exist_ok=True)
+        for name, data in SEEDS.items():
+            with open(os.path.join(d, name), 'wb') as f:
+                f.write(data)
+        # and a record the ring buffer cut short
+        with open(os.path.join(d, 'event-truncated'), 'wb') as f:
+            f.write(SEEDS['event-memfd-allowed'][:100])
+
+
+if __name__ == '__main__':
+    main()
