@@ -97,7 +97,6 @@ static void on_suppressed(const RateSource *s, uint64_t now, void *userdata) {
         _cleanup_free_ char *path = NULL, *f_path = NULL;
         char f_n[64], f_uid[64], f_kind[64], f_action[64], span[32];
         const char *kind = kind_to_string(s->kind) ?: "unknown", *action = action_to_string(s->action) ?: "unknown";
-        const RateLimit *rl = userdata;
 
         interval_to_string(now - s->window_start, span, sizeof(span));
         snprintf(f_n, sizeof(f_n), "FILELESS_SUPPRESSED=%llu", (unsigned long long) s->suppressed);
@@ -105,12 +104,13 @@ static void on_suppressed(const RateSource *s, uint64_t now, void *userdata) {
         if (s->all) {
                 const char *extra[] = { f_n, NULL };
 
+                /* No figure for the budget: a reload may have changed it
+                 * since this window began. */
                 (void) journal_send_message(FL_MESSAGE_EVENTS_SUPPRESSED, LOG_WARNING, extra,
-                                            "Suppressed %llu fileless execution events from many sources in %s: more "
-                                            "than %llu in all; they were enforced and counted, only not logged one "
-                                            "by one.",
-                                            (unsigned long long) s->suppressed, span,
-                                            (unsigned long long) rl->burst * RATELIMIT_ALL_FACTOR);
+                                            "Suppressed %llu fileless execution events from many sources in %s, over "
+                                            "the budget of all sources together (%u times RateLimitBurst=); they "
+                                            "were enforced and counted, only not logged one by one.",
+                                            (unsigned long long) s->suppressed, span, RATELIMIT_ALL_FACTOR);
                 return;
         }
 
@@ -146,7 +146,7 @@ static int handle_event(void *userdata, void *data, size_t size) {
 
         /* A flood from one source is summarized, not logged event by event:
          * the journal and the bus must not pay for every exec of a loop. */
-        if (!ratelimit_check(&m->ratelimit, e, now_usec(CLOCK_MONOTONIC), on_suppressed, &m->ratelimit))
+        if (!ratelimit_check(&m->ratelimit, e, now_usec(CLOCK_MONOTONIC), on_suppressed, NULL))
                 return 0;
 
         /* The kernel stamps events with CLOCK_BOOTTIME, which keeps counting
@@ -226,7 +226,7 @@ static int on_housekeeping(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         report_lost(m);
-        ratelimit_flush(&m->ratelimit, now_usec(CLOCK_MONOTONIC), false, on_suppressed, &m->ratelimit);
+        ratelimit_flush(&m->ratelimit, now_usec(CLOCK_MONOTONIC), false, on_suppressed, NULL);
         check_pins(m);
         return sd_event_source_set_time_relative(s, HOUSEKEEPING_USEC);
 }
@@ -271,8 +271,10 @@ static int manager_reload(Manager *m) {
                 if (s.rate_limit_interval_usec == 0 || s.rate_limit_burst == 0)
                         log_info("Rate limit of fileless execution events now off.");
                 else
-                        log_info("Rate limit of fileless execution events now %u per %s per source.", s.rate_limit_burst,
-                                 interval_to_string(s.rate_limit_interval_usec, span, sizeof(span)));
+                        log_info("Rate limit of fileless execution events now %u per %s per source, %llu for all "
+                                 "sources together.", s.rate_limit_burst,
+                                 interval_to_string(s.rate_limit_interval_usec, span, sizeof(span)),
+                                 (unsigned long long) s.rate_limit_burst * RATELIMIT_ALL_FACTOR);
         }
 
         if (s.profile == m->settings.profile) {
@@ -381,7 +383,7 @@ int manager_run(Manager *m) {
          * enforcing from the pins after that. */
         (void) ring_buffer__consume(m->rb);
         report_lost(m);
-        ratelimit_flush(&m->ratelimit, now_usec(CLOCK_MONOTONIC), true, on_suppressed, &m->ratelimit);
+        ratelimit_flush(&m->ratelimit, now_usec(CLOCK_MONOTONIC), true, on_suppressed, NULL);
         (void) journal_send_message(FL_MESSAGE_STOPPED, LOG_INFO, NULL,
                                     "filelesslockd stopped; the pinned programs in %s keep enforcing profile %s.",
                                     m->pin_path, profile_to_string(m->settings.profile));
