@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <syslog.h>
@@ -366,6 +367,10 @@ int manager_start(Manager *m) {
                                     "filelesslockd is enforcing profile %s with backend %s (%s pins in %s).",
                                     profile_to_string(m->settings.profile), backend_to_string(m->bpf->backend),
                                     m->bpf->reused ? "reused" : "new", m->pin_path);
+
+        /* Loading parsed the kernel's BTF (megabytes) on the heap; a daemon
+         * that idles for months should not keep those pages. */
+        (void) malloc_trim(0);
 
         notify_status(m);
         (void) sd_notify(false, "READY=1");
