@@ -26,6 +26,7 @@ import sysns  # noqa: E402
 from fltest import TAP, on_exit  # noqa: E402
 
 BUILD = os.environ['FL_BUILD_DIR']
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
 FL_EXEC = os.environ['FL_EXEC']
 NAME = 'org.bpflock.Fileless1'
 PATH = '/org/bpflock/Fileless1'
@@ -120,6 +121,12 @@ def main():
     # The catalog is indexed by the package's post-install step, as here.
     r = run(['journalctl', '--update-catalog'])
     tap.ok(r.returncode == 0, 'journalctl --update-catalog accepts the catalog', r.stderr)
+    with open(os.path.join(SRC, 'src', 'message-ids.h')) as f:
+        ids = re.findall(r'#define FL_MESSAGE_\w+ "([0-9a-f]{32})"', f.read())
+    listed = run(['journalctl', '--list-catalog']).stdout
+    missing = [i for i in ids if i not in listed]
+    tap.ok(len(ids) >= 6 and not missing, f'the catalog explains all {len(ids)} MESSAGE_IDs of src/message-ids.h',
+           missing)
 
     r = run(['systemd-analyze', 'verify', '/usr/lib/systemd/system/' + UNIT])
     tap.ok(r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(),
