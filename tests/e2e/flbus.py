@@ -5,7 +5,9 @@ python-dbusmock's polkitd template."""
 
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 
 import dbus
@@ -22,10 +24,15 @@ ACTION = 'org.bpflock.fileless1.set-profile'
 
 class PrivateBus:
     """A dbus-daemon configured like Debian's system bus, with our policy
-    and polkit's installed and nothing else, and no service activation. It
-    can be stopped and started again on the same socket."""
+    and polkit's installed and nothing else, and no service activation, in
+    a directory of its own removed on exit. It can be stopped and started
+    again on the same socket. From its creation until close(), it is this
+    process's system bus (DBUS_SYSTEM_BUS_ADDRESS), and so the daemon's."""
 
-    def __init__(self, tmp):
+    def __init__(self):
+        tmp = tempfile.mkdtemp(prefix='fltest-bus-')
+        os.chmod(tmp, 0o755)  # the socket must be reachable for other users
+        on_exit(lambda: shutil.rmtree(tmp, ignore_errors=True))
         with open('/usr/share/dbus-1/system.conf') as f:
             conf = f.read()
         self.socket = os.path.join(tmp, 'system_bus_socket')
@@ -41,7 +48,8 @@ class PrivateBus:
         with open(self.config, 'w') as f:
             f.write(conf)
         self.proc = None
-        on_exit(self.stop)
+        on_exit(self.close)
+        os.environ['DBUS_SYSTEM_BUS_ADDRESS'] = self.address
 
     def start(self):
         if os.path.exists(self.socket):
@@ -58,9 +66,15 @@ class PrivateBus:
             self.proc.kill()
             self.proc.wait()
 
+    def close(self):
+        self.stop()
+        if os.environ.get('DBUS_SYSTEM_BUS_ADDRESS') == self.address:
+            del os.environ['DBUS_SYSTEM_BUS_ADDRESS']
 
-def private_bus(tmp):
-    return PrivateBus(tmp).start().address
+    def properties(self):
+        """org.freedesktop.DBus.Properties of the daemon, on a new connection."""
+        return dbus.Interface(dbus.bus.BusConnection(self.address).get_object(NAME, PATH),
+                              'org.freedesktop.DBus.Properties')
 
 
 class Polkit:

@@ -6,6 +6,7 @@ Every test owns its pin directory below /sys/fs/bpf and removes it (and so
 detaches its programs) on exit, whatever happened."""
 
 import atexit
+import json
 import os
 import re
 import shutil
@@ -251,6 +252,18 @@ class Daemon:
             self.disable()
             shutil.rmtree(self.pin, ignore_errors=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def pinned_map(pin, name):
+    """The entries of the map pinned as PIN/NAME (bpftool -j, with BTF), or None."""
+    p = subprocess.run(['bpftool', '-j', 'map', 'dump', 'pinned', f'{pin}/{name}'], capture_output=True, text=True)
+    return json.loads(p.stdout) if p.returncode == 0 else None
+
+
+def pinned_stats(pin):
+    """The pinned kernel counters: [fileless, blocked, lost]."""
+    d = pinned_map(pin, 'stats')
+    return [e['formatted']['value'] for e in sorted(d, key=lambda e: e['formatted']['key'])] if d else None
 
 
 def cgroup2_dir():

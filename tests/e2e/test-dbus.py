@@ -7,10 +7,7 @@ daemon's sd-bus."""
 
 import os
 import re
-import signal
 import subprocess
-import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 
@@ -23,7 +20,7 @@ from gi.repository import GLib
 
 from fltest import TAP, Daemon, cgroup2_dir, ensure_bpffs, fl_exec, lsm_available, on_exit
 
-from flbus import ACTION, IFACE, NAME, PATH, SRC, Polkit, call_error, private_bus
+from flbus import ACTION, IFACE, NAME, PATH, SRC, Polkit, PrivateBus, call_error
 
 XML = os.path.join(SRC, 'dbus', 'org.bpflock.Fileless1.xml')
 CTL = os.environ.get('FILELESSLOCKCTL', os.path.join(SRC, 'build', 'src', 'filelesslockctl'))
@@ -43,10 +40,7 @@ def main():
     ensure_bpffs()
     blocked = 'denied' if lsm_available() else 'killed'
     dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
-    tmp = tempfile.mkdtemp(prefix='fltest-dbus-')
-    os.chmod(tmp, 0o755)
-    address = private_bus(tmp)
-    os.environ['DBUS_SYSTEM_BUS_ADDRESS'] = address
+    address = PrivateBus().start().address
 
     pk = Polkit(address)
     pk.start()

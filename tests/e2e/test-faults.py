@@ -6,7 +6,6 @@ in the middle of profile changes, and events raised while it is down that
 overflow the pinned ring buffer. In each, enforcement must hold and the
 daemon must say what happened."""
 
-import json
 import os
 import random
 import shutil
@@ -15,27 +14,16 @@ import subprocess
 import tempfile
 import time
 
-import dbus
 
-from fltest import BPFFS, DAEMON, FL_EXEC, TAP, Daemon, ensure_bpffs, fl_exec, lsm_available, on_exit
+from fltest import BPFFS, DAEMON, FL_EXEC, TAP, Daemon, ensure_bpffs, fl_exec, lsm_available, on_exit, pinned_map, pinned_stats
 from flbus import IFACE, NAME, PATH, Polkit, PrivateBus, wait_owner
 
 MSG_LOST = 'f69bbd6bccea42e780f4439bcfc9bd02'
 
 
-def bpftool_dump(pin, name):
-    p = subprocess.run(['bpftool', '-j', 'map', 'dump', 'pinned', f'{pin}/{name}'], capture_output=True, text=True)
-    return json.loads(p.stdout) if p.returncode == 0 else None
-
-
-def stats(pin):
-    d = bpftool_dump(pin, 'stats')
-    return [e['formatted']['value'] for e in sorted(d, key=lambda e: e['formatted']['key'])] if d else None
-
-
 def pinned_profile(pin):
     """The profile in the pinned config map, by name (1 allow, 2 baseline, 3 restricted)."""
-    d = bpftool_dump(pin, 'config')
+    d = pinned_map(pin, 'config')
     if not d:
         return None
     return {1: 'allow', 2: 'baseline', 3: 'restricted'}.get(d[0]['formatted']['value']['profile'])
@@ -51,11 +39,7 @@ def wait_for(pred, timeout=10, step=0.1):
 
 
 def test_bus(tap, blocked):
-    tmp = tempfile.mkdtemp(prefix='fltest-faults-')
-    on_exit(lambda: shutil.rmtree(tmp, ignore_errors=True))
-    os.chmod(tmp, 0o755)
-    bus = PrivateBus(tmp)
-    os.environ['DBUS_SYSTEM_BUS_ADDRESS'] = bus.address
+    bus = PrivateBus()
 
     # No bus at start: the daemon runs, and owns its name once the bus is up.
     d = Daemon(tap)
@@ -78,12 +62,10 @@ def test_bus(tap, blocked):
     tap.ok(d.proc.poll() is None, 'bus gone: the daemon keeps running')
     bus.start()
     tap.ok(wait_owner(bus.address, timeout=15), f'bus back: the daemon owns {NAME} again')
-    props = dbus.Interface(dbus.bus.BusConnection(bus.address).get_object(NAME, PATH), 'org.freedesktop.DBus.Properties')
-    tap.ok(props.Get(IFACE, 'Profile') == 'allow', 'bus back: Profile reads allow')
+    tap.ok(bus.properties().Get(IFACE, 'Profile') == 'allow', 'bus back: Profile reads allow')
     d.stop()
     d.disable()
-    bus.stop()
-    del os.environ['DBUS_SYSTEM_BUS_ADDRESS']
+    bus.close()
 
 
 def test_pins(tap, blocked):
@@ -161,11 +143,7 @@ def test_kill_during_change(tap, blocked):
     """SIGKILL at random moments of profile changes over D-Bus: after the
     restart the profile is one of the two, and the kernel, the daemon and
     the saved configuration agree."""
-    tmp = tempfile.mkdtemp(prefix='fltest-faults-')
-    on_exit(lambda: shutil.rmtree(tmp, ignore_errors=True))
-    os.chmod(tmp, 0o755)
-    bus = PrivateBus(tmp).start()
-    os.environ['DBUS_SYSTEM_BUS_ADDRESS'] = bus.address
+    bus = PrivateBus().start()
     pk = Polkit(bus.address)
     pk.start()
     pk.mock.SetAllowed(['org.bpflock.fileless1.set-profile'])
@@ -192,9 +170,7 @@ def test_kill_during_change(tap, blocked):
             bad.append((i, 'restart failed'))
             break
         wait_owner(bus.address)
-        props = dbus.Interface(dbus.bus.BusConnection(bus.address).get_object(NAME, PATH),
-                               'org.freedesktop.DBus.Properties')
-        reported = str(props.Get(IFACE, 'Profile'))
+        reported = str(bus.properties().Get(IFACE, 'Profile'))
         kernel = pinned_profile(d.pin)
         r = fl_exec('memfd', 'proc-self', name=f'kill-{i}')
         enforced = 'allow' if r.get('result') == 'ran' else 'restricted' if r.get('result') == blocked else None
@@ -208,15 +184,14 @@ def test_kill_during_change(tap, blocked):
     tap.ok(f'Profile={current}' in text and text.endswith('\n'), 'the saved drop-in is whole and agrees', text)
     d.stop()
     d.disable()
-    bus.stop()
-    del os.environ['DBUS_SYSTEM_BUS_ADDRESS']
+    bus.close()
 
 
 def test_overflow_while_down(tap, blocked):
     d = Daemon(tap)
     d.write_config('[Fileless]\nRateLimitBurst=0\n')
     tap.ok(d.start('--profile=restricted'), 'starts restricted, rate limit off')
-    before = stats(d.pin)
+    before = pinned_stats(d.pin)
     d.stop(signal.SIGKILL)
     n = 1500
     p = subprocess.run(['sh', '-c', f'i=0; while [ $i -lt {n} ]; do {FL_EXEC} --name down-$i memfd proc-self; '
@@ -224,7 +199,7 @@ def test_overflow_while_down(tap, blocked):
     outcomes = [l.split()[0] for l in p.stdout.splitlines()]
     tap.ok(outcomes.count(f'result={blocked}') == n, f'daemon down: all {n} memfd execs {blocked}',
            {o: outcomes.count(o) for o in set(outcomes)})
-    after_down = stats(d.pin)
+    after_down = pinned_stats(d.pin)
     tap.ok(before and after_down and after_down[0] - before[0] == n, f'the kernel counted {n} while the daemon was down',
            (before, after_down))
     lost = after_down[2] - before[2] if before and after_down else -1

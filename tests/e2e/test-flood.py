@@ -4,22 +4,12 @@
 are rate-limited with a summary of what was suppressed, while enforcement in
 the kernel and the counters stay exact, and other sources are not affected."""
 
-import json
-import subprocess
 import time
 
-from fltest import TAP, Daemon, ensure_bpffs, fl_exec, lsm_available
+from fltest import TAP, Daemon, ensure_bpffs, fl_exec, lsm_available, pinned_stats
 
 MSG_SUPPRESSED = '3b1b80d02ca14682995a132943f425b5'
 NOBODY = 65534
-
-
-def stats(pin):
-    """The pinned kernel counters: [fileless, blocked, lost]."""
-    out = subprocess.run(['bpftool', '-j', 'map', 'dump', 'pinned', f'{pin}/stats'], capture_output=True, text=True)
-    if out.returncode != 0:
-        return None
-    return [e['formatted']['value'] for e in sorted(json.loads(out.stdout), key=lambda e: e['formatted']['key'])]
 
 
 def burst(n, name, prefix=()):
@@ -34,7 +24,7 @@ def main():
     d = Daemon(tap)
     d.write_config('[Fileless]\nRateLimitIntervalSec=2s\nRateLimitBurst=3\n')
     tap.ok(d.start('--profile=restricted'), 'starts restricted with a burst of 3 per 2 s')
-    before = stats(d.pin)
+    before = pinned_stats(d.pin)
 
     results = burst(10, 'flood-a')
     tap.ok(results == [blocked] * 10, f'enforcement is not rate-limited: all 10 execs {blocked}', results)
@@ -74,7 +64,7 @@ def main():
     tap.ok(results == [blocked] and len(evs) == 1, 'after the window the same source is logged again', evs)
 
     # The kernel's counters are exact whatever was suppressed.
-    after = stats(d.pin)
+    after = pinned_stats(d.pin)
     tap.ok(before and after and after[0] - before[0] == 13 and after[1] - before[1] == 13,
            'the kernel counted all 13 fileless execs and 13 blocked, suppressed or not', (before, after))
     d.stop()

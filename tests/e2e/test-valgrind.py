@@ -9,14 +9,12 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import tempfile
 import time
 
 import dbus
 
-from fltest import TAP, Daemon, ensure_bpffs, fl_exec, on_exit
-from flbus import ACTION, IFACE, NAME, PATH, SRC, Polkit, PrivateBus, call_error, wait_owner
+from fltest import TAP, Daemon, ensure_bpffs, fl_exec
+from flbus import ACTION, IFACE, NAME, SRC, Polkit, PrivateBus, call_error, wait_owner
 
 SUPP = os.path.join(SRC, 'tests', 'valgrind.supp')
 
@@ -27,16 +25,12 @@ def main():
     if not shutil.which('valgrind'):
         tap.ok(False, 'valgrind is installed (tools/install-deps.sh --tests installs it)')
         tap.done()
-    tmp = tempfile.mkdtemp(prefix='fltest-vg-')
-    on_exit(lambda: shutil.rmtree(tmp, ignore_errors=True))
-    os.chmod(tmp, 0o755)
-    bus = PrivateBus(tmp).start()
-    os.environ['DBUS_SYSTEM_BUS_ADDRESS'] = bus.address
+    bus = PrivateBus().start()
     pk = Polkit(bus.address)
     pk.start()
-    vglog = os.path.join(tmp, 'valgrind.log')
 
     d = Daemon(tap)
+    vglog = os.path.join(d.tmp, 'valgrind.log')
     d.write_config('[Fileless]\nRateLimitIntervalSec=1s\nRateLimitBurst=2\n')
     wrapper = ['valgrind', '--quiet', '--leak-check=full', '--show-leak-kinds=definite,indirect,possible',
                '--errors-for-leak-kinds=definite,indirect,possible', '--track-fds=no', f'--suppressions={SUPP}',
@@ -44,8 +38,7 @@ def main():
     tap.ok(d.start('--profile=allow', wrapper=wrapper, timeout=120), 'the daemon starts under valgrind')
     tap.ok(wait_owner(bus.address, timeout=30), f'and owns {NAME}')
 
-    conn = dbus.bus.BusConnection(bus.address)
-    props = dbus.Interface(conn.get_object(NAME, PATH), 'org.freedesktop.DBus.Properties')
+    props = bus.properties()
     tap.ok(props.Get(IFACE, 'Profile') == 'allow', 'Profile reads allow')
     allp = props.GetAll(IFACE)
     tap.ok({'Profile', 'Backend', 'FilelessExecutions', 'EventsSuppressed', 'Pinned'} <= set(allp), 'GetAll answers',
@@ -81,7 +74,7 @@ def main():
     tap.ok(not re.search(r'(definitely|indirectly|possibly) lost: [1-9]|are (definitely|indirectly|possibly) lost', log),
            'no leak', log[-3000:])
     d.disable()
-    bus.stop()
+    bus.close()
     tap.done()
 
 
