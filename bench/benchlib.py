@@ -8,7 +8,6 @@ Everything a benchmark creates (daemon, pin directory, temporary files, the
 bpf_stats_enabled sysctl) is undone on exit, on an exception and on SIGINT,
 SIGTERM and SIGHUP."""
 
-import atexit
 import json
 import os
 import re
@@ -48,28 +47,11 @@ def build_dir():
 DAEMON = os.environ.get('FILELESSLOCKD') or os.path.join(build_dir(), 'src', 'filelesslockd')
 
 # ---------------------------------------------------------------------------
-# Cleanup
+# Cleanup, bpffs and pinned maps: the end-to-end tests' own (tests/e2e/fltest.py)
 
-_cleanups = []
-
-
-def _run_cleanups(*_):
-    while _cleanups:
-        fn = _cleanups.pop()
-        try:
-            fn()
-        except Exception as e:  # cleanup must go on
-            print(f'# cleanup failed: {e}', file=sys.stderr, flush=True)
-
-
-atexit.register(_run_cleanups)
-for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-    signal.signal(_sig, lambda s, f: (_run_cleanups(), os._exit(128 + s)))
-
-
-def on_exit(fn):
-    _cleanups.append(fn)
-    return fn
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'e2e'))
+from fltest import cancel_on_exit, on_exit, pinned_stats  # noqa: E402
+from fltest import ensure_bpffs  # noqa: E402,F401 (the scripts call bl.ensure_bpffs())
 
 
 def die(msg, code=1):
@@ -86,13 +68,6 @@ def require_root():
     for tool in ('bpftool', 'cc'):
         if not shutil.which(tool):
             die(f'{tool} not found', 77)
-
-
-def ensure_bpffs():
-    with open('/proc/self/mounts') as f:
-        if any(l.split()[1] == BPFFS and l.split()[2] == 'bpf' for l in f):
-            return
-    subprocess.run(['mount', '-t', 'bpf', 'bpf', BPFFS], check=True)
 
 
 def mkdtemp(prefix):
@@ -218,7 +193,7 @@ def run_helper(args, timeout=None):
     except subprocess.TimeoutExpired:
         kill()
         die(f'{" ".join(args)} timed out')
-    _cleanups.remove(kill)
+    cancel_on_exit(kill)
     if p.returncode != 0:
         die(f'{" ".join(args)} failed ({p.returncode}): {err.strip()}')
     return parse_kv(out)
@@ -327,7 +302,8 @@ class Daemon:
     # Kernel side
 
     def stats(self):
-        return map_stats(f'{self.pin}/stats')
+        s = pinned_stats(self.pin)
+        return dict(zip(('fileless', 'blocked', 'lost'), s)) if s else None
 
     def prog_id(self):
         out = bpftool('link', 'show', 'pinned', f'{self.pin}/link')
@@ -477,18 +453,6 @@ def bpftool(*args):
         return None
 
 
-def map_stats(pinned):
-    """The daemon's counters: {'fileless', 'blocked', 'lost'}."""
-    out = bpftool('map', 'dump', 'pinned', pinned)
-    if out is None:
-        return None
-    vals = {}
-    for e in out:
-        f = e.get('formatted', e)
-        vals[int(f['key'])] = int(f['value'])
-    return {'fileless': vals.get(0, 0), 'blocked': vals.get(1, 0), 'lost': vals.get(2, 0)}
-
-
 def prog_runtime(prog_id):
     """(run_time_ns, run_cnt) of a program; zeros while bpf_stats are off."""
     out = bpftool('prog', 'show', 'id', str(prog_id))
@@ -587,8 +551,7 @@ class BpfStats:
 
     def __exit__(self, *exc):
         self._restore()
-        if self._restore in _cleanups:
-            _cleanups.remove(self._restore)
+        cancel_on_exit(self._restore)
         return False
 
 
@@ -615,16 +578,21 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def proc_status(pid):
-    """The kB values of /proc/PID/status."""
+def _kb_fields(path):
+    """The "Name: N kB" lines of a /proc file, as {Name: N}."""
     out = {}
-    with open(f'/proc/{pid}/status') as f:
+    with open(path) as f:
         for line in f:
             k, _, v = line.partition(':')
             v = v.split()
             if len(v) == 2 and v[1] == 'kB':
                 out[k] = int(v[0])
     return out
+
+
+def proc_status(pid):
+    """The kB values of /proc/PID/status."""
+    return _kb_fields(f'/proc/{pid}/status')
 
 
 def reset_peak_rss(pid):
@@ -638,14 +606,7 @@ def reset_peak_rss(pid):
 
 
 def smaps_rollup(pid):
-    out = {}
-    with open(f'/proc/{pid}/smaps_rollup') as f:
-        for line in f:
-            k, _, v = line.partition(':')
-            v = v.split()
-            if len(v) == 2 and v[1] == 'kB':
-                out[k] = int(v[0])
-    return out
+    return _kb_fields(f'/proc/{pid}/smaps_rollup')
 
 
 def smaps(pid):

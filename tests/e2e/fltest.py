@@ -41,6 +41,12 @@ for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
 
 def on_exit(fn):
     _cleanups.append(fn)
+    return fn
+
+
+def cancel_on_exit(fn):
+    """Undoes on_exit(FN) once FN is no longer needed."""
+    _cleanups.remove(fn)
 
 
 def ensure_bpffs():
