@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -79,12 +78,10 @@ _printf_(2, 3) static int log_ctl(int error, const char *format, ...) {
 /* ---- events and property sets as key → value lists ---- */
 
 typedef enum ValueType {
-        VALUE_NULL, /* a variant of a type we do not print */
+        VALUE_NULL, /* a variant of a type org.bpflock.Fileless1 does not use */
         VALUE_STRING,
         VALUE_UNSIGNED,
-        VALUE_SIGNED,
         VALUE_BOOLEAN,
-        VALUE_DOUBLE,
 } ValueType;
 
 typedef struct Field {
@@ -93,9 +90,7 @@ typedef struct Field {
         union {
                 char *str;
                 uint64_t u;
-                int64_t i;
                 bool b;
-                double d;
         };
 } Field;
 
@@ -149,22 +144,16 @@ static bool record_unsigned(const Record *rec, const char *key, uint64_t *ret) {
         return true;
 }
 
-/* Reads the variant the message is positioned on, whose signature is CONTENTS. */
+/* Reads the variant the message is positioned on, whose signature is CONTENTS:
+ * the types the interface uses (s, u, t, b); any other is skipped. */
 static int read_variant_value(sd_bus_message *m, const char *contents, Field *f) {
-        int r;
+        const char *s;
+        uint32_t u32;
+        int b, r;
 
-        if (strlen(contents) != 1) {
-                f->type = VALUE_NULL;
-                return sd_bus_message_skip(m, contents);
-        }
-
-        switch (contents[0]) {
+        switch (strlen(contents) == 1 ? contents[0] : 0) {
         case 's':
-        case 'o':
-        case 'g': {
-                const char *s;
-
-                r = sd_bus_message_read_basic(m, contents[0], &s);
+                r = sd_bus_message_read_basic(m, 's', &s);
                 if (r < 0)
                         return r;
                 f->str = strdup(s);
@@ -172,75 +161,24 @@ static int read_variant_value(sd_bus_message *m, const char *contents, Field *f)
                         return -ENOMEM;
                 f->type = VALUE_STRING;
                 return 0;
-        }
-        case 'y': {
-                uint8_t v;
-                r = sd_bus_message_read_basic(m, 'y', &v);
-                f->u = v;
-                break;
-        }
-        case 'q': {
-                uint16_t v;
-                r = sd_bus_message_read_basic(m, 'q', &v);
-                f->u = v;
-                break;
-        }
-        case 'u': {
-                uint32_t v;
-                r = sd_bus_message_read_basic(m, 'u', &v);
-                f->u = v;
-                break;
-        }
-        case 't': {
-                uint64_t v;
-                r = sd_bus_message_read_basic(m, 't', &v);
-                f->u = v;
-                break;
-        }
-        case 'n': {
-                int16_t v;
-                r = sd_bus_message_read_basic(m, 'n', &v);
-                f->i = v;
-                f->type = VALUE_SIGNED;
+        case 'u':
+                r = sd_bus_message_read_basic(m, 'u', &u32);
+                f->u = u32;
+                f->type = VALUE_UNSIGNED;
                 return r < 0 ? r : 0;
-        }
-        case 'i': {
-                int32_t v;
-                r = sd_bus_message_read_basic(m, 'i', &v);
-                f->i = v;
-                f->type = VALUE_SIGNED;
+        case 't':
+                r = sd_bus_message_read_basic(m, 't', &f->u);
+                f->type = VALUE_UNSIGNED;
                 return r < 0 ? r : 0;
-        }
-        case 'x': {
-                int64_t v;
-                r = sd_bus_message_read_basic(m, 'x', &v);
-                f->i = v;
-                f->type = VALUE_SIGNED;
-                return r < 0 ? r : 0;
-        }
-        case 'b': {
-                int v;
-                r = sd_bus_message_read_basic(m, 'b', &v);
-                f->b = v;
+        case 'b':
+                r = sd_bus_message_read_basic(m, 'b', &b);
+                f->b = b;
                 f->type = VALUE_BOOLEAN;
                 return r < 0 ? r : 0;
-        }
-        case 'd': {
-                double v;
-                r = sd_bus_message_read_basic(m, 'd', &v);
-                f->d = v;
-                f->type = VALUE_DOUBLE;
-                return r < 0 ? r : 0;
-        }
         default:
                 f->type = VALUE_NULL;
                 return sd_bus_message_skip(m, contents);
         }
-
-        if (r < 0)
-                return r;
-        f->type = VALUE_UNSIGNED;
-        return 0;
 }
 
 /* Parses the a{sv} the message is positioned on. */
@@ -352,17 +290,8 @@ static void print_json(const Record *rec) {
                 case VALUE_UNSIGNED:
                         printf("%" PRIu64, f->u);
                         break;
-                case VALUE_SIGNED:
-                        printf("%" PRIi64, f->i);
-                        break;
                 case VALUE_BOOLEAN:
                         fputs(f->b ? "true" : "false", stdout);
-                        break;
-                case VALUE_DOUBLE:
-                        if (isfinite(f->d))
-                                printf("%.17g", f->d);
-                        else
-                                fputs("null", stdout);
                         break;
                 case VALUE_NULL:
                         fputs("null", stdout);
