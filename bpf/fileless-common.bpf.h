@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #pragma once
 
-/* Maps, classification and event output shared by the two backends. Each
- * backend is its own BPF object (fileless-lsm.bpf.c, fileless-tp.bpf.c), so
- * a kernel without the BPF LSM never has to relocate the LSM program and the
- * 6.1 kernels that have it never see the tracepoint's newer kfuncs. */
+/* Maps, classification and event output shared by the backends. Each backend
+ * is its own BPF object (fileless-security.bpf.c built as lsm and as fmod_ret,
+ * fileless-tp.bpf.c), so a kernel without the BPF LSM never has to relocate
+ * the LSM program and the 6.1 kernels that have it never see the tracepoint's
+ * newer kfuncs. */
 
 #include "vmlinux.h"
 
@@ -37,7 +38,7 @@ struct {
 } fl_stats SEC(".maps");
 
 /* struct fl_event records. Pinned with the rest, so events raised while the
- * daemon restarts wait here; the daemon may resize it before creation. */
+ * daemon restarts wait here. */
 struct {
         __uint(type, BPF_MAP_TYPE_RINGBUF);
         __uint(max_entries, 512 * 1024);
@@ -156,14 +157,19 @@ static __always_inline bool profile_allows(__u32 profile, struct task_struct *ta
         }
 }
 
-static __always_inline void emit_event(struct task_struct *task, struct linux_binprm *bprm,
-                                       const struct fl_file *f, __u32 profile, __u32 backend,
-                                       __u32 action, __u32 flags) {
+/* The event, and the counters. COMM is the task's name before the exec when
+ * the task's own comm is already the new image's (tracepoint), else NULL. */
+static __always_inline void report(struct task_struct *task, struct linux_binprm *bprm, const struct fl_file *f,
+                                   __u32 profile, __u32 backend, __u32 action, __u32 flags, const char *comm) {
         struct dentry *dentry = f->dentry;
         struct task_struct *parent;
         struct fl_event *e;
         struct upid up;
         __u64 ug;
+
+        stat_inc(FL_STAT_FILELESS);
+        if (action == FL_ACTION_DENIED || action == FL_ACTION_KILLED)
+                stat_inc(FL_STAT_BLOCKED);
 
         e = bpf_ringbuf_reserve(&fl_events, sizeof(*e), 0);
         if (!e) {
@@ -191,26 +197,14 @@ static __always_inline void emit_event(struct task_struct *task, struct linux_bi
         e->action = action;
         e->profile = profile;
         e->backend = backend;
-        bpf_get_current_comm(e->comm, sizeof(e->comm));
+        if (comm) {
+                bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), comm);
+                bpf_get_current_comm(e->exec_comm, sizeof(e->exec_comm));
+        } else
+                bpf_get_current_comm(e->comm, sizeof(e->comm));
         BPF_CORE_READ_STR_INTO(&e->parent_comm, parent, comm);
         bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(dentry, d_name.name));
         bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
 
         bpf_ringbuf_submit(e, 0);
-}
-
-/* Counts, then decides. Returns true when the exec must be stopped. The event
- * is written after the decision so that a full ring buffer never changes it. */
-static __always_inline bool judge(struct task_struct *task, struct linux_binprm *bprm, const struct fl_config *cfg,
-                                  const struct fl_file *f, __u32 backend, __u32 flags) {
-        __u32 profile = cfg->profile;
-        bool allow = profile_allows(profile, task);
-        __u32 action = allow ? FL_ACTION_ALLOWED : backend == FL_BACKEND_LSM ? FL_ACTION_DENIED : FL_ACTION_KILLED;
-
-        stat_inc(FL_STAT_FILELESS);
-        if (!allow)
-                stat_inc(FL_STAT_BLOCKED);
-
-        emit_event(task, bprm, f, profile, backend, action, flags);
-        return !allow;
 }

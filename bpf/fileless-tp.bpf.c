@@ -123,7 +123,7 @@ static __always_inline bool classify_script(struct task_struct *task, struct lin
         script = script_file(task, path);
         if (script) {
                 classify(script, cfg, f);
-                *flags = FL_EVENT_SCRIPT | FL_EVENT_VIA_FDPATH;
+                *flags = FL_EVENT_SCRIPT;
                 return f->kind != FL_KIND_ORDINARY;
         }
         if (path_in_shm(cfg, path)) {
@@ -134,12 +134,41 @@ static __always_inline bool classify_script(struct task_struct *task, struct lin
         return false;
 }
 
+/* The task's name before the exec: by sched_process_exec the kernel has renamed
+ * it after the new image ("3" for /proc/self/fd/3). task_rename fires inside
+ * that rename with the old name still in task->comm; it is kept here until
+ * the exec is judged. A rename by prctl() is overwritten by the next exec's. */
+struct fl_task {
+        char comm[FL_COMM_LEN];
+};
+
+/* key: a task; value: its name before its last rename. */
+struct {
+        __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __type(key, int);
+        __type(value, struct fl_task);
+} fl_tasks SEC(".maps");
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(fl_task_rename, struct task_struct *task, const char *comm) {
+        struct fl_task *t;
+
+        t = bpf_task_storage_get(&fl_tasks, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+        if (t)
+                BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
+        return 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
         struct task_struct *task = bpf_get_current_task_btf();
         const struct fl_config *cfg;
+        struct fl_task *old;
         struct fl_file f;
-        __u32 flags = 0;
+        __u32 flags = 0, action;
+
+        old = bpf_task_storage_get(&fl_tasks, task, NULL, 0);
 
         cfg = config_get();
         if (!cfg) {
@@ -155,10 +184,17 @@ int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
                 flags = 0;
                 classify(BPF_CORE_READ(bprm, file), cfg, &f);
                 if (f.kind == FL_KIND_ORDINARY)
-                        return 0;
+                        goto done;
         }
 
-        if (judge(task, bprm, cfg, &f, FL_BACKEND_TRACEPOINT, flags))
-                bpf_send_signal(SIGKILL);
+        /* The kill can fail (the signal cannot be queued): then say so rather
+         * than report a kill that did not happen. */
+        action = FL_ACTION_ALLOWED;
+        if (!profile_allows(cfg->profile, task))
+                action = bpf_send_signal(SIGKILL) == 0 ? FL_ACTION_KILLED : FL_ACTION_KILL_FAILED;
+        report(task, bprm, &f, cfg->profile, FL_BACKEND_TRACEPOINT, action, flags, old ? old->comm : NULL);
+done:
+        if (old)
+                bpf_task_storage_delete(&fl_tasks, task);
         return 0;
 }

@@ -9,7 +9,7 @@
 #include <linux/types.h>
 #endif
 
-#define FL_ABI_VERSION 1U
+#define FL_ABI_VERSION 2U
 
 #define FL_COMM_LEN 16
 #define FL_NAME_LEN 256
@@ -37,14 +37,16 @@ enum fl_profile {
 
 enum fl_action {
         FL_ACTION_ALLOWED = 0,
-        FL_ACTION_DENIED, /* lsm: the exec failed with EPERM */
+        FL_ACTION_DENIED, /* lsm, fmod_ret: the exec failed with EPERM */
         FL_ACTION_KILLED, /* tracepoint: the new image got SIGKILL */
+        FL_ACTION_KILL_FAILED, /* tracepoint: it should have, but bpf_send_signal() failed */
         _FL_ACTION_MAX,
 };
 
 enum fl_backend {
         FL_BACKEND_LSM = 1,
         FL_BACKEND_TRACEPOINT,
+        FL_BACKEND_FMOD_RET,
         _FL_BACKEND_MAX,
 };
 
@@ -56,9 +58,8 @@ enum fl_stat {
 };
 
 /* fl_event.flags */
-#define FL_EVENT_SCRIPT 0x1U    /* the fileless file is a #! script; the interpreter ran it */
-#define FL_EVENT_VIA_FDPATH 0x2U /* found through the /dev/fd/N or /proc/PID/fd/N exec path */
-#define FL_EVENT_BY_PATH 0x4U    /* known only by its exec path: no inode, device or name */
+#define FL_EVENT_SCRIPT 0x1U  /* the fileless file is a #! script; the interpreter ran it */
+#define FL_EVENT_BY_PATH 0x4U /* known only by its exec path: no inode, device or name */
 
 /* The single entry of the "fl_config" map. */
 struct fl_config {
@@ -87,7 +88,8 @@ struct fl_event {
         __u8 action;     /* enum fl_action */
         __u8 profile;    /* enum fl_profile in force */
         __u8 backend;    /* enum fl_backend */
-        char comm[FL_COMM_LEN];
+        char comm[FL_COMM_LEN];      /* the task's name before the exec */
+        char exec_comm[FL_COMM_LEN]; /* tracepoint: the name the new image got; empty otherwise */
         char parent_comm[FL_COMM_LEN];
         char name[FL_NAME_LEN]; /* the file's own dentry name: memfd:x, #1234, old basename */
         char path[FL_PATH_LEN]; /* the path given to exec (bprm->filename) */

@@ -2,125 +2,24 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/sysmacros.h>
+#include <sys/syscall.h>
 
 #include "bpf-loader.h"
-#include "fileless-lsm.skel.h"
-#include "fileless-tp.skel.h"
+#include "bpf-pins.h"
+#include "bpf-objects.h"
 #include "log.h"
 #include "names.h"
-#include "util.h"
 
-#define PIN_CONFIG "config"
-#define PIN_STATS "stats"
-#define PIN_EVENTS "events"
-#define PIN_LINK "link"
-
-typedef struct BackendInfo {
-        int backend;
-        const char *program;
-        const void *(*elf_bytes)(size_t *sz);
-} BackendInfo;
-
-static const BackendInfo backend_info[] = {
-        { FL_BACKEND_LSM, "fl_bprm_check", fileless_lsm_bpf__elf_bytes },
-        { FL_BACKEND_TRACEPOINT, "fl_sched_exec", fileless_tp_bpf__elf_bytes },
-};
-
-static const BackendInfo *backend_info_get(int backend) {
-        for (size_t i = 0; i < ELEMENTSOF(backend_info); i++)
-                if (backend_info[i].backend == backend)
-                        return &backend_info[i];
-        return NULL;
-}
-
-static int pin_file(const FlBpf *b, const char *name, char **ret) {
-        return asprintf(ret, "%s/%s", b->pin_path, name) < 0 ? -ENOMEM : 0;
-}
-
-static int obj_get_pinned(const FlBpf *b, const char *name) {
-        _cleanup_free_ char *p = NULL;
-        int fd;
-
-        if (pin_file(b, name, &p) < 0)
-                return -ENOMEM;
-        fd = bpf_obj_get(p);
-        return fd < 0 ? -errno : fd;
-}
-
-/* Pins under a temporary name (bpffs refuses dots in names) and renames over the final one, so that a
- * reader never finds a half-written set and an older pin is replaced in one
- * step. */
-static int obj_pin(const FlBpf *b, int fd, const char *name) {
-        _cleanup_free_ char *p = NULL, *tmp = NULL;
-
-        if (pin_file(b, name, &p) < 0 || asprintf(&tmp, "%s_new", p) < 0)
-                return -ENOMEM;
-        (void) unlink(tmp);
-        if (bpf_obj_pin(fd, tmp) < 0)
-                return log_error_errno(errno, "Failed to pin %s: %m", tmp);
-        if (rename(tmp, p) < 0) {
-                int r = -errno;
-
-                (void) unlink(tmp);
-                return log_error_errno(r, "Failed to rename %s to %s: %m", tmp, p);
-        }
-        return 0;
-}
-
-/* Creates the pin directory below an existing bpffs mount. */
-static int pin_dir_prepare(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-        struct statfs sfs;
-        char *slash;
-
-        if (!p)
-                return log_oom();
-        if (path[0] != '/')
-                return log_error_errno(EINVAL, "Pin path \"%s\" is not absolute.", path);
-
-        /* Find the deepest existing ancestor and check it is bpffs before
-         * creating anything, so a typo never litters another filesystem. */
-        for (;;) {
-                if (statfs(p, &sfs) >= 0)
-                        break;
-                if (errno != ENOENT)
-                        return log_error_errno(errno, "Failed to look at %s: %m", p);
-                slash = strrchr(p, '/');
-                if (!slash || slash == p)
-                        return log_error_errno(ENOENT, "No bpf filesystem above %s.", path);
-                *slash = 0;
-        }
-        if (sfs.f_type != BPF_FS_MAGIC)
-                return log_error_errno(ENOTDIR,
-                                       "%s is not on a bpf filesystem: is bpffs mounted at /sys/fs/bpf? "
-                                       "(mount -t bpf bpf /sys/fs/bpf)", p);
-
-        /* Now create the missing components, top down. */
-        free(p);
-        p = strdup(path);
-        if (!p)
-                return log_oom();
-        for (char *s = p + 1;; s++) {
-                bool end = *s == 0;
-
-                if (*s != '/' && !end)
-                        continue;
-                *s = 0;
-                if (mkdir(p, 0700) < 0 && errno != EEXIST)
-                        return log_error_errno(errno, "Failed to create %s: %m", p);
-                if (end)
-                        break;
-                *s = '/';
-        }
-        return 0;
-}
+/* The kernel's "operation not supported" that leaks out of BPF_PROG_LOAD. */
+#ifndef ENOTSUPP
+#define ENOTSUPP 524
+#endif
 
 /* POSIX shm lives in the tmpfs mounted at /dev/shm (/run/shm on some
  * systems). Only real mount points count: a plain directory would make us
@@ -168,7 +67,7 @@ const char *fl_bpf_shm_dir(const FlBpf *b, uint64_t dev) {
         return NULL;
 }
 
-static struct fl_config config_make(const FlBpf *b, int backend, int profile) {
+struct fl_config fl_config_make(const FlBpf *b, int backend, int profile) {
         struct fl_config c = {
                 .abi = FL_ABI_VERSION,
                 .profile = profile,
@@ -180,100 +79,29 @@ static struct fl_config config_make(const FlBpf *b, int backend, int profile) {
         return c;
 }
 
-static int config_read(int fd, struct fl_config *ret) {
+int fl_config_read(int fd, struct fl_config *ret) {
         uint32_t zero = 0;
 
         return bpf_map_lookup_elem(fd, &zero, ret) < 0 ? -errno : 0;
 }
 
-static int config_write(int fd, const struct fl_config *c) {
+int fl_config_write(int fd, const struct fl_config *c) {
         uint32_t zero = 0;
 
         return bpf_map_update_elem(fd, &zero, c, BPF_ANY) < 0 ? -errno : 0;
 }
 
-static void fds_close(FlBpf *b) {
-        closep(&b->config_fd);
-        closep(&b->stats_fd);
-        closep(&b->events_fd);
-        closep(&b->link_fd);
-        b->config_fd = b->stats_fd = b->events_fd = b->link_fd = -1;
+void fl_bpf_fds_close(FlBpf *b) {
+        for (size_t i = 0; i < _FL_MAP_MAX; i++)
+                closep(&b->map_fds[i]), b->map_fds[i] = -1;
+        for (size_t i = 0; i < b->n_links; i++) {
+                closep(&b->link_fds[i]);
+                b->link_fds[i] = -1;
+                b->link_names[i] = mfree(b->link_names[i]);
+        }
+        b->n_links = 0;
 }
 
-/* Is the pinned link's program the one that reads the pinned config map? A
- * set pieced together from two instances must not be trusted. */
-static bool link_uses_map(int link_fd, int map_fd) {
-        struct bpf_link_info li = {};
-        struct bpf_prog_info pi = {};
-        struct bpf_map_info mi = {};
-        uint32_t map_ids[16], len;
-        _cleanup_close_ int prog_fd = -1;
-
-        len = sizeof(li);
-        if (bpf_obj_get_info_by_fd(link_fd, &li, &len) < 0)
-                return false;
-        len = sizeof(mi);
-        if (bpf_obj_get_info_by_fd(map_fd, &mi, &len) < 0)
-                return false;
-        prog_fd = bpf_prog_get_fd_by_id(li.prog_id);
-        if (prog_fd < 0)
-                return false;
-        pi.nr_map_ids = ELEMENTSOF(map_ids);
-        pi.map_ids = (uint64_t) (uintptr_t) map_ids;
-        len = sizeof(pi);
-        if (bpf_obj_get_info_by_fd(prog_fd, &pi, &len) < 0)
-                return false;
-        for (uint32_t i = 0; i < pi.nr_map_ids && i < ELEMENTSOF(map_ids); i++)
-                if (map_ids[i] == mi.id)
-                        return true;
-        return false;
-}
-
-/* Returns 1 if an earlier instance's pins were taken over, 0 if there is
- * nothing (usable) to take over. */
-static int try_reuse(FlBpf *b, int choice, int profile) {
-        struct fl_config c;
-        int r;
-
-        b->config_fd = obj_get_pinned(b, PIN_CONFIG);
-        if (b->config_fd == -ENOENT)
-                return 0;
-        if (b->config_fd < 0)
-                return log_error_errno(b->config_fd, "Failed to open pinned %s/" PIN_CONFIG ": %m", b->pin_path);
-
-        r = config_read(b->config_fd, &c);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read pinned configuration: %m");
-        if (c.abi != FL_ABI_VERSION) {
-                log_notice("Pinned programs have ABI version %u, this daemon %u: replacing them.", c.abi, FL_ABI_VERSION);
-                goto replace;
-        }
-        if (choice != FL_BACKEND_CHOICE_AUTO && (int) c.backend != choice) {
-                log_notice("Pinned programs use backend %s, %s was requested: replacing them.",
-                           strna(backend_to_string(c.backend)), backend_to_string(choice));
-                goto replace;
-        }
-        b->link_fd = obj_get_pinned(b, PIN_LINK);
-        b->stats_fd = obj_get_pinned(b, PIN_STATS);
-        b->events_fd = obj_get_pinned(b, PIN_EVENTS);
-        if (b->link_fd < 0 || b->stats_fd < 0 || b->events_fd < 0 || !link_uses_map(b->link_fd, b->config_fd)) {
-                log_notice("Pins in %s are incomplete or inconsistent: replacing them.", b->pin_path);
-                goto replace;
-        }
-
-        c = config_make(b, c.backend, profile);
-        r = config_write(b->config_fd, &c);
-        if (r < 0)
-                return log_error_errno(r, "Failed to apply profile to pinned programs: %m");
-
-        b->backend = c.backend;
-        b->reused = true;
-        return 1;
-
-replace:
-        fds_close(b);
-        return 0;
-}
 
 /* libbpf's messages are for debugging: what it failed at is reported by us,
  * with the cause, at the right level. */
@@ -290,68 +118,100 @@ static int libbpf_print(enum libbpf_print_level level, const char *format, va_li
         return 0;
 }
 
+static int take_link(FlBpf *b, const struct bpf_program *prog) {
+        struct bpf_link *link;
+        int r = 0;
+
+        link = bpf_program__attach(prog);
+        if (!link)
+                return -errno;
+        b->link_fds[b->n_links] = fcntl(bpf_link__fd(link), F_DUPFD_CLOEXEC, 3);
+        if (b->link_fds[b->n_links] < 0)
+                r = -errno;
+        else if (link_pin_name(prog, &b->link_names[b->n_links]) < 0)
+                r = -ENOMEM;
+        if (b->link_fds[b->n_links] >= 0)
+                b->n_links++;
+        bpf_link__destroy(link); /* only closes libbpf's fd: ours keeps the link */
+        return r;
+}
+
 static int load_and_attach(FlBpf *b, int backend, int profile) {
-        const BackendInfo *info = backend_info_get(backend);
-        struct bpf_object *obj = NULL;
-        struct bpf_link *link = NULL;
-        struct bpf_program *prog;
+        _cleanup_(fl_objects_done) FlObjects o = {};
         struct fl_config c;
-        const void *bytes;
-        size_t size;
         int r;
 
-        bytes = info->elf_bytes(&size);
-        obj = bpf_object__open_mem(bytes, size, NULL);
-        if (!obj)
-                return -errno;
-
-        r = bpf_object__load(obj);
+        r = backend_info_get(backend)->open(&o);
         if (r < 0)
-                goto finish;
+                return r;
+        r = bpf_object__load(o.obj);
+        if (r < 0)
+                return r;
 
-        b->config_fd = fcntl(bpf_map__fd(bpf_object__find_map_by_name(obj, "fl_config")), F_DUPFD_CLOEXEC, 3);
-        b->stats_fd = fcntl(bpf_map__fd(bpf_object__find_map_by_name(obj, "fl_stats")), F_DUPFD_CLOEXEC, 3);
-        b->events_fd = fcntl(bpf_map__fd(bpf_object__find_map_by_name(obj, "fl_events")), F_DUPFD_CLOEXEC, 3);
-        if (b->config_fd < 0 || b->stats_fd < 0 || b->events_fd < 0) {
-                r = -errno;
-                goto finish;
+        for (size_t i = 0; i < _FL_MAP_MAX; i++) {
+                b->map_fds[i] = fcntl(bpf_map__fd(o.maps[i]), F_DUPFD_CLOEXEC, 3);
+                if (b->map_fds[i] < 0) {
+                        r = -errno;
+                        goto fail;
+                }
         }
 
-        /* The profile is in the map before the program can run. */
-        c = config_make(b, backend, profile);
-        r = config_write(b->config_fd, &c);
+        /* The profile is in the map before a program can run. */
+        c = fl_config_make(b, backend, profile);
+        r = fl_config_write(b->map_fds[FL_MAP_CONFIG], &c);
         if (r < 0)
-                goto finish;
+                goto fail;
 
-        prog = bpf_object__find_program_by_name(obj, info->program);
-        link = bpf_program__attach(prog);
-        if (!link) {
-                r = -errno;
-                goto finish;
+        for (size_t i = 0; i < o.n_progs; i++) {
+                r = take_link(b, o.progs[i]);
+                if (r < 0)
+                        goto fail;
         }
-        b->link_fd = fcntl(bpf_link__fd(link), F_DUPFD_CLOEXEC, 3);
-        if (b->link_fd < 0)
-                r = -errno;
+        b->backend = backend;
+        return 0;
 
-finish:
-        bpf_link__destroy(link); /* only closes libbpf's fd: ours keeps the link */
-        bpf_object__close(obj);
-        if (r < 0)
-                fds_close(b);
-        else
-                b->backend = backend;
+fail:
+        fl_bpf_fds_close(b);
         return r;
+}
+
+/* Links pinned by an instance with another backend or ABI, which ours now
+ * replace: removing their pins detaches them, once ours are in place. */
+static void unpin_stale_links(FlBpf *b) {
+        _cleanup_(closedirp) DIR *d = opendir(b->pin_path);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                bool ours = false;
+
+                if (strncmp(de->d_name, "link", 4) != 0)
+                        continue;
+                for (size_t i = 0; i < b->n_links; i++)
+                        ours = ours || streq(de->d_name, b->link_names[i]);
+                if (!ours && pin_remove(b->pin_path, de->d_name) > 0)
+                        log_info("Removed the stale pin %s/%s.", b->pin_path, de->d_name);
+        }
 }
 
 static int pin_all(FlBpf *b) {
         int r;
 
-        /* Maps first, the link last: a pinned link is the sign of a complete set,
-         * and renaming it over an older one detaches that one only now that the
-         * new program is already attached. */
-        if ((r = obj_pin(b, b->config_fd, PIN_CONFIG)) < 0 || (r = obj_pin(b, b->stats_fd, PIN_STATS)) < 0 ||
-            (r = obj_pin(b, b->events_fd, PIN_EVENTS)) < 0 || (r = obj_pin(b, b->link_fd, PIN_LINK)) < 0)
-                return r;
+        /* Maps first, the links last: a pinned link is the sign of a complete
+         * set, and renaming it over an older one detaches that one only now
+         * that the new program is already attached. */
+        for (size_t i = 0; i < _FL_MAP_MAX; i++) {
+                r = pin_object(b->pin_path, map_pin_names[i], b->map_fds[i]);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < b->n_links; i++) {
+                r = pin_object(b->pin_path, b->link_names[i], b->link_fds[i]);
+                if (r < 0)
+                        return r;
+        }
+        unpin_stale_links(b);
         return 0;
 }
 
@@ -371,7 +231,7 @@ static int lsm_active(char **ret_reason) {
         for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
                 if (streq(t, "bpf"))
                         return 1;
-        (void) asprintf(ret_reason, "the kernel's active LSMs (%s) do not include bpf", buf);
+        (void) asprintf(ret_reason, "the BPF LSM is not active (the kernel's active LSMs are %s)", buf);
         return 0;
 }
 
@@ -403,15 +263,69 @@ static int check_prerequisites(void) {
 /* Our capabilities were checked before, so a refusal here is the kernel's
  * (lockdown, no BPF trampolines, a missing hook): say so rather than blaming
  * privileges, and return a code that does not read as "permission denied". */
-static int explain_load_error(int r, const char *what, const char *context) {
-        log_error_errno(r, "The kernel refused %s: %m%s%s (SYSTEMD_LOG_LEVEL=debug shows libbpf's log).", what,
-                        context ? "; " : "", strempty(context));
+static int explain_load_error(int r, int backend, const char *context) {
+        const char *hint = "";
+
+        if (r == -ESRCH || r == -ENOENT)
+                hint = ": the kernel has no attachable function or hook by that name";
+        else if (backend == FL_BACKEND_FMOD_RET && (r == -EPERM || r == -ENOTSUPP || r == -EOPNOTSUPP))
+                hint = ": this kernel does not support BPF trampolines (fentry/fmod_ret)";
+        log_error_errno(r, "The kernel refused %s: %m%s%s%s (SYSTEMD_LOG_LEVEL=debug shows libbpf's log).",
+                        backend_info_get(backend)->what, hint, context ? "; " : "", strempty(context));
         return -EOPNOTSUPP;
 }
 
+/* Tries the backends CHOICE allows, in order, until one is attached. */
+static int load_any(FlBpf *b, int choice, int profile) {
+        _cleanup_free_ char *lsm_reason = NULL, *fmod_reason = NULL;
+        int r;
+
+        if (choice != FL_BACKEND_CHOICE_AUTO) {
+                /* Asked for by name: never fall back to something else. The
+                 * kernel loads and attaches BPF LSM programs even when the BPF
+                 * LSM is not active, and then never calls them: only
+                 * securityfs tells, so without its word there is no lsm. */
+                if (choice == FL_BACKEND_CHOICE_LSM && lsm_active(&lsm_reason) <= 0)
+                        return log_error_errno(EOPNOTSUPP,
+                                               "Backend lsm was requested, but %s: its programs would attach and "
+                                               "never run. Boot with bpf in lsm=, or use backend fmod_ret.",
+                                               lsm_reason);
+                r = load_and_attach(b, choice, profile);
+                if (r < 0)
+                        return explain_load_error(r, choice, lsm_reason);
+                b->reason = strdup("requested");
+                return 0;
+        }
+
+        /* auto: lsm when the BPF LSM is active, else fmod_ret where the kernel
+         * has BPF trampolines (the same hooks, the same EPERM), else the
+         * tracepoint. */
+        if (lsm_active(&lsm_reason) > 0) {
+                r = load_and_attach(b, FL_BACKEND_LSM, profile);
+                if (r >= 0) {
+                        b->reason = strdup("the BPF LSM is active");
+                        return 0;
+                }
+                free(lsm_reason);
+                (void) asprintf(&lsm_reason, "the BPF LSM is listed as active but its program failed to load (%s)",
+                                strerror(-r));
+        }
+        r = load_and_attach(b, FL_BACKEND_FMOD_RET, profile);
+        if (r >= 0) {
+                (void) asprintf(&b->reason, "%s; BPF trampolines give the same EPERM", strna(lsm_reason));
+                return 0;
+        }
+        (void) asprintf(&fmod_reason, "fmod_ret programs on security_bprm_check() failed to load (%s%s)",
+                        strerror(-r), r == -EPERM || r == -ENOTSUPP ? ": no BPF trampolines on this kernel" : "");
+        r = load_and_attach(b, FL_BACKEND_TRACEPOINT, profile);
+        if (r < 0)
+                return explain_load_error(r, FL_BACKEND_TRACEPOINT, NULL);
+        (void) asprintf(&b->reason, "%s; %s", strna(lsm_reason), fmod_reason);
+        return 0;
+}
+
 int fl_bpf_setup(const char *pin_path, int choice, int profile, FlBpf **ret) {
-        _cleanup_free_ char *reason = NULL;
-        FlBpf *b;
+        _cleanup_(fl_bpf_freep) FlBpf *b = NULL;
         int r;
 
         libbpf_set_print(libbpf_print);
@@ -423,129 +337,123 @@ int fl_bpf_setup(const char *pin_path, int choice, int profile, FlBpf **ret) {
         b = calloc(1, sizeof(*b));
         if (!b)
                 return log_oom();
-        b->config_fd = b->stats_fd = b->events_fd = b->link_fd = -1;
+        for (size_t i = 0; i < _FL_MAP_MAX; i++)
+                b->map_fds[i] = -1;
         b->pin_path = strdup(pin_path);
-        if (!b->pin_path) {
-                r = log_oom();
-                goto fail;
-        }
+        if (!b->pin_path)
+                return log_oom();
 
         r = pin_dir_prepare(pin_path);
         if (r < 0)
-                goto fail;
+                return r;
 
         find_shm_mounts(b);
 
-        r = try_reuse(b, choice, profile);
+        r = fl_bpf_try_takeover(b, choice, profile);
         if (r < 0)
-                goto fail;
+                return r;
         if (r > 0) {
                 log_info("Took over the %s programs pinned in %s: enforcement never stopped.",
                          backend_to_string(b->backend), pin_path);
-                *ret = b;
+                *ret = TAKE_PTR(b);
                 return 0;
         }
 
-        if (choice == FL_BACKEND_CHOICE_LSM) {
-                /* Asked for explicitly: try even if securityfs cannot tell, but
-                 * never fall back to something else. */
-                (void) lsm_active(&reason);
-                r = load_and_attach(b, FL_BACKEND_LSM, profile);
-                if (r < 0) {
-                        r = explain_load_error(r, "the BPF LSM program (backend lsm)", reason);
-                        goto fail;
-                }
-                free(reason);
-                reason = strdup("requested");
-        } else if (choice == FL_BACKEND_CHOICE_AUTO && lsm_active(&reason) > 0) {
-                r = load_and_attach(b, FL_BACKEND_LSM, profile);
-                if (r >= 0)
-                        reason = strdup("the BPF LSM is active");
-                else
-                        (void) asprintf(&reason, "the BPF LSM is listed as active but its program failed to load (%s)",
-                                        strerror(-r));
-        }
-
-        if (b->link_fd < 0) {
-                if (choice == FL_BACKEND_CHOICE_TRACEPOINT) {
-                        free(reason);
-                        reason = strdup("requested");
-                }
-                r = load_and_attach(b, FL_BACKEND_TRACEPOINT, profile);
-                if (r < 0) {
-                        r = explain_load_error(r, "the sched_process_exec tracepoint program (backend tracepoint)",
-                                               NULL);
-                        goto fail;
-                }
-        }
-
-        log_info("Using backend %s: %s.", backend_to_string(b->backend), strna(reason));
+        r = load_any(b, choice, profile);
+        if (r < 0)
+                return r;
+        log_info("Using backend %s: %s.", backend_to_string(b->backend), strna(b->reason));
 
         r = pin_all(b);
         if (r < 0)
-                goto fail;
+                return r;
 
-        *ret = b;
+        *ret = TAKE_PTR(b);
         return 0;
-
-fail:
-        fl_bpf_free(b);
-        return r;
 }
 
 FlBpf *fl_bpf_free(FlBpf *b) {
         if (!b)
                 return NULL;
-        fds_close(b);
+        fl_bpf_fds_close(b);
         free(b->pin_path);
+        free(b->reason);
         free(b);
         return NULL;
+}
+
+int fl_bpf_get_profile(FlBpf *b) {
+        struct fl_config c;
+        int r;
+
+        r = fl_config_read(b->map_fds[FL_MAP_CONFIG], &c);
+        return r < 0 ? r : (int) c.profile;
 }
 
 int fl_bpf_set_profile(FlBpf *b, int profile) {
         struct fl_config c;
         int r;
 
-        r = config_read(b->config_fd, &c);
+        r = fl_config_read(b->map_fds[FL_MAP_CONFIG], &c);
         if (r < 0)
                 return r;
         c.profile = profile;
-        return config_write(b->config_fd, &c);
+        r = fl_config_write(b->map_fds[FL_MAP_CONFIG], &c);
+        if (r < 0)
+                return r;
+        /* Only what the kernel reads back counts as applied. */
+        r = fl_bpf_get_profile(b);
+        if (r < 0)
+                return r;
+        return r == profile ? 0 : -EIO;
 }
 
 int fl_bpf_read_stats(FlBpf *b, uint64_t ret[_FL_STAT_MAX]) {
         for (uint32_t i = 0; i < _FL_STAT_MAX; i++)
-                if (bpf_map_lookup_elem(b->stats_fd, &i, &ret[i]) < 0)
+                if (bpf_map_lookup_elem(b->map_fds[FL_MAP_STATS], &i, &ret[i]) < 0)
                         return -errno;
         return 0;
 }
 
-int fl_bpf_check_pins(FlBpf *b) {
-        _cleanup_free_ char *p = NULL;
-        struct stat st;
+static int pin_matches(const char *dir, const char *name, int fd) {
+        _cleanup_close_ int pinned = pin_open(dir, name);
 
-        if (pin_file(b, PIN_LINK, &p) < 0)
-                return -ENOMEM;
-        return stat(p, &st) < 0 ? -errno : 0;
+        return pinned >= 0 && bpf_object_id(pinned) == bpf_object_id(fd);
+}
+
+int fl_bpf_pins_intact(FlBpf *b) {
+        for (size_t i = 0; i < _FL_MAP_MAX; i++)
+                if (!pin_matches(b->pin_path, map_pin_names[i], b->map_fds[i]))
+                        return 0;
+        for (size_t i = 0; i < b->n_links; i++)
+                if (!pin_matches(b->pin_path, b->link_names[i], b->link_fds[i]))
+                        return 0;
+        return 1;
 }
 
 int fl_bpf_unpin(const char *pin_path) {
-        static const char *const names[] = { PIN_LINK, PIN_CONFIG, PIN_STATS, PIN_EVENTS };
+        _cleanup_(closedirp) DIR *d = opendir(pin_path);
+        struct dirent *de;
         bool any = false;
+        int r;
 
-        /* The link first: with it gone, the program is detached as soon as no
-         * process holds it, even if removing the rest failed. */
-        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                _cleanup_free_ char *p = NULL, *tmp = NULL;
+        if (!d)
+                return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s: %m", pin_path);
 
-                if (asprintf(&p, "%s/%s", pin_path, names[i]) < 0 || asprintf(&tmp, "%s_new", p) < 0)
-                        return log_oom();
-                (void) unlink(tmp);
-                if (unlink(p) < 0) {
-                        if (errno != ENOENT)
-                                return log_error_errno(errno, "Failed to remove %s: %m", p);
-                } else
-                        any = true;
+        /* The links first: with them gone, the programs are detached as soon as
+         * no process holds them, even if removing the rest failed. */
+        for (int pass = 0; pass < 2; pass++) {
+                rewinddir(d);
+                while ((de = readdir(d))) {
+                        bool link = strncmp(de->d_name, "link", 4) == 0;
+
+                        if (de->d_name[0] == '.' || link != (pass == 0))
+                                continue;
+                        r = pin_remove(pin_path, de->d_name);
+                        if (r < 0)
+                                return r;
+                        any = any || r > 0;
+                }
         }
         if (rmdir(pin_path) < 0 && errno != ENOENT)
                 return log_error_errno(errno, "Failed to remove %s: %m", pin_path);

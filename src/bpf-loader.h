@@ -5,35 +5,54 @@
 #include <stdint.h>
 
 #include "fileless.h"
+#include "util.h"
 
-/* The kernel side of the daemon: the attached program and its maps, pinned
- * under a directory of bpffs so that enforcement outlives the daemon. */
+/* The maps the daemon itself uses, each pinned under its own name. */
+typedef enum FlMap {
+        FL_MAP_CONFIG,
+        FL_MAP_STATS,
+        FL_MAP_EVENTS,
+        _FL_MAP_MAX,
+} FlMap;
+
+#define FL_LINKS_MAX 4
+
+/* The kernel side of the daemon: the attached programs and their maps,
+ * pinned under a directory of bpffs so that enforcement outlives the
+ * daemon. */
 typedef struct FlBpf {
         char *pin_path;
-        int backend;    /* enum fl_backend actually in force */
-        bool reused;    /* the pins of an earlier instance were taken over */
-        int config_fd;
-        int stats_fd;
-        int events_fd;
-        int link_fd;
+        int backend;              /* enum fl_backend actually in force */
+        bool reused;              /* the pins of an earlier instance were taken over */
+        char *reason;             /* why this backend, for the log */
+        int map_fds[_FL_MAP_MAX];
+        int link_fds[FL_LINKS_MAX];
+        char *link_names[FL_LINKS_MAX]; /* their pin names */
+        size_t n_links;
         uint32_t shm_devs_n;
         uint64_t shm_devs[FL_SHM_DEVS_MAX];    /* kernel encoding */
         const char *shm_dirs[FL_SHM_DEVS_MAX]; /* where each one is mounted */
 } FlBpf;
 
 /* Loads, configures, attaches and pins, or takes over what an earlier
- * instance pinned at PIN_PATH. BACKEND is an enum fl_backend_choice. The
- * profile is written before the program is attached. */
-int fl_bpf_setup(const char *pin_path, int backend, int profile, FlBpf **ret);
+ * instance pinned at PIN_PATH. CHOICE is an enum fl_backend_choice. The
+ * profile is written before the programs are attached. */
+int fl_bpf_setup(const char *pin_path, int choice, int profile, FlBpf **ret);
 FlBpf *fl_bpf_free(FlBpf *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(FlBpf *, fl_bpf_free);
 
+/* Writes PROFILE and reads it back: 0 when the kernel enforces PROFILE. */
 int fl_bpf_set_profile(FlBpf *b, int profile);
+/* The profile the kernel enforces now. */
+int fl_bpf_get_profile(FlBpf *b);
 int fl_bpf_read_stats(FlBpf *b, uint64_t ret[_FL_STAT_MAX]);
 const char *fl_bpf_shm_dir(const FlBpf *b, uint64_t dev);
 
-/* Checks that the pins are still in place; enforcement goes on regardless
- * as long as this process holds the link. */
-int fl_bpf_check_pins(FlBpf *b);
+/* Whether every pin still names the object this daemon holds: 1 yes, 0 one
+ * is missing or was replaced. Enforcement goes on regardless as long as this
+ * process holds the links; after it exits, only what is pinned enforces. */
+int fl_bpf_pins_intact(FlBpf *b);
 
-/* Removes the pins. Returns 0 if there was nothing to remove, 1 otherwise. */
+/* Removes every pin and the directory. Returns 0 if there was nothing to
+ * remove, 1 otherwise. */
 int fl_bpf_unpin(const char *pin_path);

@@ -1,62 +1,134 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <string.h>
 #include <sys/sysmacros.h>
 
 #include "bus-event.h"
+#include "escape.h"
 #include "names.h"
 #include "util.h"
 
-static const char *field_value(const EventFields *f, const char *name) {
-        size_t n = strlen(name);
+static int append_value(sd_bus_message *m, const EventRecord *r, EventField f) {
+        const EventFieldInfo *info = &event_field_table[f];
+        const EventValue *v = &r->values[f];
+        char sig[2] = { event_type_bus_signature(info->type), 0 };
 
-        for (size_t i = 0; i < f->n; i++)
-                if (strncmp(f->fields[i], name, n) == 0 && f->fields[i][n] == '=')
-                        return f->fields[i] + n + 1;
-        return "";
+        switch (info->type) {
+        case EVENT_TYPE_STRING:
+                return sd_bus_message_append(m, "{sv}", info->bus, sig, strempty(v->str));
+        case EVENT_TYPE_U32:
+                return sd_bus_message_append(m, "{sv}", info->bus, sig, (uint32_t) v->num);
+        case EVENT_TYPE_BOOL:
+                return sd_bus_message_append(m, "{sv}", info->bus, sig, (int) !!v->num);
+        case EVENT_TYPE_DEVICE:
+                return sd_bus_message_append(m, "{sv}", info->bus, sig,
+                                             (uint64_t) makedev(kdev_major(v->num), kdev_minor(v->num)));
+        default:
+                return sd_bus_message_append(m, "{sv}", info->bus, sig, v->num);
+        }
 }
 
-int bus_event_append(sd_bus_message *s, const struct fl_event *e, const EventFields *f, uint64_t realtime_usec) {
-        int r;
+int bus_event_append(sd_bus_message *m, const EventRecord *r) {
+        int k;
 
-        r = sd_bus_message_open_container(s, 'a', "{sv}");
-        if (r < 0)
-                return r;
-
-        r = sd_bus_message_append(
-                s, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
-                "Timestamp", "t", realtime_usec,
-                "Action", "s", field_value(f, "FILELESS_ACTION"),
-                "Kind", "s", field_value(f, "FILELESS_KIND"),
-                "Profile", "s", field_value(f, "FILELESS_PROFILE"),
-                "Backend", "s", field_value(f, "FILELESS_BACKEND"),
-                "Pid", "u", e->pid,
-                "PPid", "u", e->ppid,
-                "Uid", "u", e->uid,
-                "Gid", "u", e->gid,
-                "Comm", "s", field_value(f, "FILELESS_COMM"),
-                "ParentComm", "s", field_value(f, "FILELESS_PARENT_COMM"),
-                "FileName", "s", field_value(f, "FILELESS_FILE_NAME"),
-                "ExecPath", "s", field_value(f, "FILELESS_EXEC_PATH"),
-                "Inode", "t", (uint64_t) e->inode,
-                "Device", "t", (uint64_t) makedev(kdev_major(e->dev), kdev_minor(e->dev)),
-                "PidNamespace", "t", (uint64_t) e->pidns,
-                "CgroupId", "t", (uint64_t) e->cgroup_id);
-        if (r < 0)
-                return r;
-        /* Unit only when the process belongs to one. */
-        if (!isempty(field_value(f, "FILELESS_UNIT"))) {
-                r = sd_bus_message_append(s, "{sv}", "Unit", "s", field_value(f, "FILELESS_UNIT"));
-                if (r < 0)
-                        return r;
+        k = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (k < 0)
+                return k;
+        for (EventField f = 0; f < _EVENT_FIELD_MAX; f++) {
+                if (!r->values[f].set)
+                        continue;
+                k = append_value(m, r, f);
+                if (k < 0)
+                        return k;
         }
-        return sd_bus_message_close_container(s);
+        return sd_bus_message_close_container(m);
+}
+
+static int read_value(sd_bus_message *m, EventRecord *r, EventField f) {
+        const char *s;
+        uint32_t u32 = 0;
+        uint64_t u64 = 0;
+        int b = 0, k;
+
+        switch (event_field_table[f].type) {
+        case EVENT_TYPE_STRING:
+                /* As the daemon sent it: escaped already. */
+                k = sd_bus_message_read_basic(m, 's', &s);
+                return k < 0 ? k : event_value_parse(r, f, s);
+        case EVENT_TYPE_U32:
+                k = sd_bus_message_read_basic(m, 'u', &u32);
+                u64 = u32;
+                break;
+        case EVENT_TYPE_BOOL:
+                k = sd_bus_message_read_basic(m, 'b', &b);
+                u64 = !!b;
+                break;
+        case EVENT_TYPE_DEVICE:
+                k = sd_bus_message_read_basic(m, 't', &u64);
+                u64 = kdev_from_major_minor(major(u64), minor(u64));
+                break;
+        default:
+                k = sd_bus_message_read_basic(m, 't', &u64);
+        }
+        if (k < 0)
+                return k;
+        event_record_set_number(r, f, u64);
+        return 0;
+}
+
+static int read_entry(sd_bus_message *m, EventRecord *r) {
+        const char *key, *contents;
+        EventField f;
+        int k;
+
+        k = sd_bus_message_read(m, "s", &key);
+        if (k < 0)
+                return k;
+        k = sd_bus_message_peek_type(m, NULL, &contents);
+        if (k < 0)
+                return k;
+        f = event_field_from_bus(key);
+        if (f < 0)
+                return sd_bus_message_skip(m, "v");
+        if (contents[0] != event_type_bus_signature(event_field_table[f].type) || contents[1])
+                return -EBADMSG;
+        k = sd_bus_message_enter_container(m, 'v', contents);
+        if (k < 0)
+                return k;
+        k = read_value(m, r, f);
+        if (k < 0)
+                return k;
+        return sd_bus_message_exit_container(m);
+}
+
+int bus_event_read(sd_bus_message *m, EventRecord *ret) {
+        _cleanup_(event_record_done) EventRecord r = {};
+        int k;
+
+        k = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (k < 0)
+                return k;
+        while ((k = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                k = read_entry(m, &r);
+                if (k < 0)
+                        return k;
+                k = sd_bus_message_exit_container(m);
+                if (k < 0)
+                        return k;
+        }
+        if (k < 0)
+                return k;
+        k = sd_bus_message_exit_container(m);
+        if (k < 0)
+                return k;
+        *ret = r;
+        r = (EventRecord) {};
+        return 0;
 }
 
 int bus_error_invalid_profile(sd_bus_error *error, const char *value) {
-        _cleanup_free_ char *shown = escape_string(value, 64);
+        _cleanup_free_ char *shown = escape_excerpt(value, 64);
 
         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                 "Invalid profile \"%s%s\": valid profiles are " PROFILE_VALID_NAMES ".",
-                                 strempty(shown), strlen(value) > 64 ? "..." : "");
+                                 "Invalid profile \"%s\": valid profiles are " PROFILE_VALID_NAMES ".",
+                                 strempty(shown));
 }

@@ -1,17 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <syslog.h>
-#include <systemd/sd-daemon.h>
+/* org.bpflock.Fileless1: a thin surface. Handlers parse, ask polkit and call
+ * the manager; the manager changes, logs and announces. */
 
-#include "bus.h"
+#include <syslog.h>
+
 #include "bus-event.h"
+#include "bus.h"
 #include "config.h"
-#include "journal-event.h"
 #include "log.h"
-#include "message-ids.h"
 #include "names.h"
 #include "polkit.h"
 
@@ -19,9 +16,7 @@
 #define BUS_PATH "/org/bpflock/Fileless1"
 #define BUS_INTERFACE "org.bpflock.Fileless1"
 #define ACTION_SET_PROFILE "org.bpflock.fileless1.set-profile"
-#define PERSIST_DROPIN "90-set-profile.conf"
 
-#define POLKIT_TIMEOUT_USEC (25 * 1000000ULL)
 #define POLKIT_INTERACTIVE_TIMEOUT_USEC (120 * 1000000ULL)
 
 static int property_get_profile(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -40,6 +35,11 @@ static int property_get_backend(sd_bus *bus, const char *path, const char *inter
 
 static int property_get_counter(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        static const char *const names[_FL_STAT_MAX] = {
+                [FL_STAT_FILELESS] = "FilelessExecutions",
+                [FL_STAT_BLOCKED] = "Blocked",
+                [FL_STAT_LOST] = "EventsLost",
+        };
         Manager *m = userdata;
         uint64_t stats[_FL_STAT_MAX];
         int r;
@@ -49,32 +49,17 @@ static int property_get_counter(sd_bus *bus, const char *path, const char *inter
         r = fl_bpf_read_stats(m->bpf, stats);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to read the counters: %m");
-
-        return sd_bus_message_append(reply, "t",
-                                     streq(property, "FilelessExecutions") ? stats[FL_STAT_FILELESS]
-                                     : streq(property, "Blocked")          ? stats[FL_STAT_BLOCKED]
-                                                                           : stats[FL_STAT_LOST]);
-}
-
-static int property_get_suppressed(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-
-        return sd_bus_message_append(reply, "t", m->ratelimit.suppressed_total);
+        for (size_t i = 0; i < _FL_STAT_MAX; i++)
+                if (streq(property, names[i]))
+                        return sd_bus_message_append(reply, "t", stats[i]);
+        return -EINVAL;
 }
 
 static int property_get_pinned(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
 
-        return sd_bus_message_append(reply, "b", fl_bpf_check_pins(m->bpf) >= 0);
-}
-
-static int property_get_pin_path(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-
-        return sd_bus_message_append(reply, "s", m->pin_path);
+        return sd_bus_message_append(reply, "b", fl_bpf_pins_intact(m->bpf) > 0);
 }
 
 /* Writes go through object_callback() before sd-bus would call a setter:
@@ -85,107 +70,43 @@ static int property_set_profile_refuse(sd_bus *bus, const char *path, const char
         return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized (" ACTION_SET_PROFILE ").");
 }
 
+/* A profile change waiting for polkit's answer. */
 typedef struct ProfileRequest {
         Manager *manager;
         sd_bus_message *message;
         int profile;
 } ProfileRequest;
 
-/* The configuration drop-in is the one source of truth: a profile set over
- * D-Bus is written there, so it survives restarts and reboots and a later
- * "systemctl reload" reads the same value back. */
-static int persist_profile(Manager *m, int profile) {
-        _cleanup_free_ char *dir = NULL, *path = NULL, *tmp = NULL;
-        _cleanup_close_ int fd = -1;
-        _cleanup_fclose_ FILE *f = NULL;
-
-        if (asprintf(&dir, "%s.d", m->config_path) < 0 || asprintf(&path, "%s/" PERSIST_DROPIN, dir) < 0 ||
-            asprintf(&tmp, "%s/." PERSIST_DROPIN ".tmp", dir) < 0)
-                return -ENOMEM;
-
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        f = fdopen(TAKE_FD(fd), "w");
-        if (!f)
-                return -errno;
-        fprintf(f,
-                "# Written by filelesslockd when the profile was set over D-Bus\n"
-                "# (org.bpflock.Fileless1.Profile). Drop-ins sorting after this one win.\n"
-                "[Fileless]\nProfile=%s\n",
-                profile_to_string(profile));
-        if (fflush(f) != 0 || fsync(fileno(f)) < 0 || rename(tmp, path) < 0) {
-                int r = -errno;
-
-                (void) unlink(tmp);
-                return r;
-        }
-        return 0;
+static ProfileRequest *profile_request_free(ProfileRequest *req) {
+        if (!req)
+                return NULL;
+        sd_bus_message_unref(req->message);
+        return mfree(req);
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(ProfileRequest *, profile_request_free);
 
-static void log_profile_change(Manager *m, sd_bus_message *message, int old, int new) {
+static int profile_change_apply(Manager *m, sd_bus_message *message, int profile, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        char f_old[64], f_new[64], f_uid[64], f_pid[64], f_unit[300];
-        const char *extra[] = { f_old, f_new, f_uid, f_pid, f_unit, NULL };
-        const char *unit = NULL;
-        uid_t uid = (uid_t) -1;
-        pid_t pid = 0;
+        ProfileChange c = { .how = "over D-Bus", .persist = true, .has_caller = true, .uid = (uid_t) -1 };
 
         if (sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID | SD_BUS_CREDS_UNIT |
                                                        SD_BUS_CREDS_AUGMENT, &creds) >= 0) {
-                (void) sd_bus_creds_get_euid(creds, &uid);
-                (void) sd_bus_creds_get_pid(creds, &pid);
-                (void) sd_bus_creds_get_unit(creds, &unit);
+                (void) sd_bus_creds_get_euid(creds, &c.uid);
+                (void) sd_bus_creds_get_pid(creds, &c.pid);
+                (void) sd_bus_creds_get_unit(creds, &c.unit);
         }
-
-        snprintf(f_old, sizeof(f_old), "FILELESS_OLD_PROFILE=%s", profile_to_string(old));
-        snprintf(f_new, sizeof(f_new), "FILELESS_PROFILE=%s", profile_to_string(new));
-        snprintf(f_uid, sizeof(f_uid), "FILELESS_CALLER_UID=%i", (int) uid);
-        snprintf(f_pid, sizeof(f_pid), "FILELESS_CALLER_PID=%i", (int) pid);
-        snprintf(f_unit, sizeof(f_unit), "FILELESS_CALLER_UNIT=%s", strempty(unit));
-        (void) journal_send_message(FL_MESSAGE_PROFILE_CHANGED, LOG_NOTICE, extra,
-                                    "Fileless execution profile changed from %s to %s over D-Bus by uid %i, pid %i%s%s.",
-                                    profile_to_string(old), profile_to_string(new), (int) uid, (int) pid,
-                                    unit ? ", unit " : "", strempty(unit));
-}
-
-static int apply_profile(Manager *m, sd_bus_message *message, int profile, sd_bus_error *error) {
-        int old = m->settings.profile, r;
-
-        r = fl_bpf_set_profile(m->bpf, profile);
-        if (r < 0)
-                /* Not the caller's fault: a plain failure, never an errno-derived
-                 * name such as AccessDenied, which would blame polkit. */
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Failed to apply profile %s: %s",
-                                         profile_to_string(profile), strerror(-r));
-
-        r = persist_profile(m, profile);
-        if (r < 0) {
-                /* Not saved means not changed: a profile that silently reverted at
-                 * the next boot would be worse than an error now. */
-                (void) fl_bpf_set_profile(m->bpf, old);
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Failed to save profile %s to %s.d/: %s",
-                                         profile_to_string(profile), m->config_path, strerror(-r));
-        }
-
-        m->settings.profile = profile;
-        log_profile_change(m, message, old, profile);
-        manager_profile_changed(m);
-        return 0;
+        return manager_set_profile(m, profile, &c, error);
 }
 
 static void on_polkit_result(int result, const sd_bus_error *perr, void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        ProfileRequest *req = userdata;
-        Manager *m = req->manager;
-        int r;
+        _cleanup_(profile_request_freep) ProfileRequest *req = userdata;
 
         if (result == POLKIT_AUTHORIZED) {
-                r = apply_profile(m, req->message, req->profile, &error);
-                if (r >= 0)
+                if (profile_change_apply(req->manager, req->message, req->profile, &error) >= 0) {
                         (void) sd_bus_reply_method_return(req->message, NULL);
+                        return;
+                }
         } else if (result == POLKIT_CHALLENGE)
                 sd_bus_error_set(&error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
                                  "Interactive authentication required to set the profile (" ACTION_SET_PROFILE ").");
@@ -200,19 +121,15 @@ static void on_polkit_result(int result, const sd_bus_error *perr, void *userdat
                                   perr && perr->name ? perr->name : strerror(-result),
                                   perr && perr->message ? ": " : "", perr && perr->message ? perr->message : "");
 
-        if (sd_bus_error_is_set(&error))
-                (void) sd_bus_reply_method_error(req->message, &error);
-
-        sd_bus_message_unref(req->message);
-        free(req);
+        (void) sd_bus_reply_method_error(req->message, &error);
 }
 
-/* validate, no-op if unchanged, authorize, change, log, emit, reply: shared
- * by the Profile property and SetProfile(). Returns 1 when it replied or will
- * reply. */
+/* validate, no-op if unchanged, authorize, then the manager changes, logs
+ * and emits, and we reply: shared by the Profile property and SetProfile().
+ * Returns 1 when it replied or will reply. */
 static int handle_set_profile(Manager *m, sd_bus_message *message, const char *value, bool interactive,
                               sd_bus_error *error) {
-        ProfileRequest *req;
+        _cleanup_(profile_request_freep) ProfileRequest *req = NULL;
         int profile, r;
 
         profile = profile_from_string(value);
@@ -222,23 +139,19 @@ static int handle_set_profile(Manager *m, sd_bus_message *message, const char *v
         if (profile == m->settings.profile)
                 return sd_bus_reply_method_return(message, NULL);
 
-        req = calloc(1, sizeof(*req));
+        req = new0(ProfileRequest, 1);
         if (!req)
                 return -ENOMEM;
-        req->manager = m;
-        req->message = sd_bus_message_ref(message);
-        req->profile = profile;
+        *req = (ProfileRequest) { .manager = m, .message = sd_bus_message_ref(message), .profile = profile };
 
         /* Root is not exempted here: polkit decides, and its default rules
          * allow root. */
         r = polkit_check_async(m->bus, message, ACTION_SET_PROFILE, interactive,
                                interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : m->polkit_timeout_usec,
                                on_polkit_result, req);
-        if (r < 0) {
-                sd_bus_message_unref(req->message);
-                free(req);
+        if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to ask polkit: %m");
-        }
+        TAKE_PTR(req);
         return 1;
 }
 
@@ -293,16 +206,16 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("FilelessExecutions", "t", property_get_counter, 0, 0),
         SD_BUS_PROPERTY("Blocked", "t", property_get_counter, 0, 0),
         SD_BUS_PROPERTY("EventsLost", "t", property_get_counter, 0, 0),
-        SD_BUS_PROPERTY("EventsSuppressed", "t", property_get_suppressed, 0, 0),
+        SD_BUS_PROPERTY("EventsSuppressed", "t", NULL, offsetof(Manager, ratelimit.suppressed_total), 0),
         SD_BUS_PROPERTY("Pinned", "b", property_get_pinned, 0, 0),
-        SD_BUS_PROPERTY("PinPath", "s", property_get_pin_path, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PinPath", "s", NULL, offsetof(Manager, pin_path), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("SetProfile", SD_BUS_ARGS("s", profile, "b", interactive), SD_BUS_NO_RESULT,
                                 method_set_profile, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Event", SD_BUS_ARGS("a{sv}", event), 0),
         SD_BUS_VTABLE_END,
 };
 
-int bus_emit_event(Manager *m, const struct fl_event *e, const EventFields *f, uint64_t realtime_usec) {
+int bus_emit_event(Manager *m, const EventRecord *rec) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
         int r;
 
@@ -312,7 +225,7 @@ int bus_emit_event(Manager *m, const struct fl_event *e, const EventFields *f, u
         r = sd_bus_message_new_signal(m->bus, &s, BUS_PATH, BUS_INTERFACE, "Event");
         if (r < 0)
                 return r;
-        r = bus_event_append(s, e, f, realtime_usec);
+        r = bus_event_append(s, rec);
         if (r < 0)
                 return r;
 

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "event-format.h"
+#include "event-fields.h"
 #include "manager.h"
 
 /* org.bpflock.Fileless1 on the system bus. Without a bus the daemon still
  * enforces and logs; it says so and goes on. */
 int bus_setup(Manager *m);
-int bus_emit_event(Manager *m, const struct fl_event *e, const EventFields *f, uint64_t realtime_usec);
+
+int bus_emit_event(Manager *m, const EventRecord *rec);
 int bus_emit_profile_changed(Manager *m);

@@ -10,7 +10,7 @@
  * its 64-bit node id as a file handle. */
 #define FILEID_KERNFS 0xfe
 
-int cgroup2_open(void) {
+int cgroup2_open(char **ret_mount) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/mounts", "re");
         char dev[256], dir[4096], type[64];
         int fd;
@@ -20,56 +20,100 @@ int cgroup2_open(void) {
         while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3)
                 if (streq(type, "cgroup2")) {
                         fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        return fd < 0 ? -errno : fd;
+                        if (fd < 0)
+                                return -errno;
+                        *ret_mount = strdup(dir);
+                        if (!*ret_mount) {
+                                close(fd);
+                                return -ENOMEM;
+                        }
+                        return fd;
                 }
         return -ENOENT;
+}
+
+static bool has_suffix(const char *s, size_t n, const char *suffix) {
+        size_t k = strlen(suffix);
+
+        return n > k && memcmp(s + n - k, suffix, k) == 0;
 }
 
 static bool is_unit_name(const char *s, size_t n) {
         static const char *const suffixes[] = { ".service", ".scope", ".socket", ".mount", ".swap", ".timer" };
 
-        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
-                size_t k = strlen(suffixes[i]);
-
-                if (n > k && memcmp(s + n - k, suffixes[i], k) == 0)
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
+                if (has_suffix(s, n, suffixes[i]))
                         return true;
-        }
         return false;
 }
 
-char *cgroup_id_to_unit(int cgroup2_fd, uint64_t id) {
+/* The first component of P below its leading slices, if it is a unit name;
+ * *ret_rest points after it. */
+static const char *unit_below_slices(const char *p, size_t *ret_len, const char **ret_rest) {
+        for (;;) {
+                size_t len;
+
+                p += strspn(p, "/");
+                len = strcspn(p, "/");
+                if (len == 0)
+                        return NULL;
+                if (!has_suffix(p, len, ".slice")) {
+                        *ret_len = len;
+                        *ret_rest = p + len;
+                        return is_unit_name(p, len) ? p : NULL;
+                }
+                p += len;
+        }
+}
+
+int cgroup_path_units(const char *path, char **ret_unit, char **ret_user_unit) {
+        _cleanup_free_ char *unit = NULL, *user_unit = NULL;
+        const char *u, *rest;
+        size_t len = 0;
+
+        u = unit_below_slices(path, &len, &rest);
+        if (u) {
+                unit = strndup(u, len);
+                if (!unit)
+                        return -ENOMEM;
+                if (strncmp(unit, "user@", 5) == 0 && has_suffix(unit, len, ".service")) {
+                        u = unit_below_slices(rest, &len, &rest);
+                        if (u && !(user_unit = strndup(u, len)))
+                                return -ENOMEM;
+                }
+        }
+        *ret_unit = TAKE_PTR(unit);
+        *ret_user_unit = TAKE_PTR(user_unit);
+        return 0;
+}
+
+int cgroup_id_units(int cgroup2_fd, const char *mount, uint64_t id, char **ret_unit, char **ret_user_unit) {
         struct {
                 struct file_handle fh;
                 uint64_t id;
         } h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS }, .id = id };
         _cleanup_close_ int fd = -1;
-        char link[64], path[4096];
-        const char *unit = NULL, *p;
-        size_t unit_len = 0;
+        _cleanup_free_ char *path = NULL;
+        char link[64];
         ssize_t n;
 
+        *ret_unit = *ret_user_unit = NULL;
         if (cgroup2_fd < 0)
-                return NULL;
+                return 0;
         fd = open_by_handle_at(cgroup2_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return NULL;
+                return 0;
+        path = malloc(PATH_MAX);
+        if (!path)
+                return -ENOMEM;
         snprintf(link, sizeof(link), "/proc/self/fd/%i", fd);
-        n = readlink(link, path, sizeof(path) - 1);
+        n = readlink(link, path, PATH_MAX - 1);
         if (n < 0)
-                return NULL;
+                return 0;
         path[n] = 0;
-
-        /* The innermost unit: a service's sub-cgroups (".../foo.service/payload")
-         * still belong to foo.service. */
-        for (p = path; *p;) {
-                size_t len = strcspn(p, "/");
-
-                if (is_unit_name(p, len)) {
-                        unit = p;
-                        unit_len = len;
-                }
-                p += len;
-                p += strspn(p, "/");
-        }
-        return unit ? strndup(unit, unit_len) : NULL;
+        /* The path is in our mount namespace: take the part below the hierarchy's root. */
+        n = (ssize_t) strlen(mount);
+        if (strncmp(path, mount, n) != 0 || (path[n] != '/' && path[n] != 0))
+                return 0;
+        return cgroup_path_units(path + n, ret_unit, ret_user_unit);
 }

@@ -2,14 +2,18 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <sys/stat.h>
 
 #include "conf.h"
-#include "event-format.h"
+#include "escape.h"
 #include "names.h"
 #include "util.h"
 
 #define CONF_SECTION "Fileless"
+#define VALUE_SHOWN_MAX 64
 
 static char *strstrip(char *s) {
         char *e;
@@ -50,22 +54,6 @@ int parse_interval(const char *s, uint64_t *ret_usec) {
         return -EINVAL;
 }
 
-static int parse_burst(const char *s, unsigned *ret) {
-        unsigned long n = 0;
-
-        if (!isdigit((unsigned char) *s))
-                return -EINVAL;
-        for (; isdigit((unsigned char) *s); s++) {
-                n = n * 10 + (unsigned long) (*s - '0');
-                if (n > RATE_LIMIT_BURST_MAX)
-                        return -ERANGE;
-        }
-        if (*s)
-                return -EINVAL;
-        *ret = (unsigned) n;
-        return 0;
-}
-
 _printf_(4, 5) static int conf_error(char **ret_error, const char *fname, unsigned line, const char *format, ...) {
         _cleanup_free_ char *msg = NULL, *name = NULL;
         va_list ap;
@@ -82,11 +70,10 @@ _printf_(4, 5) static int conf_error(char **ret_error, const char *fname, unsign
                 name = escape_string(fname, SIZE_MAX);
                 if (!name)
                         return -ENOMEM;
-                fname = name;
                 free(*ret_error);
                 /* Line 0: the problem is with the file as a whole. */
-                if ((line > 0 ? asprintf(ret_error, "%s:%u: %s", fname, line, msg)
-                              : asprintf(ret_error, "%s: %s", fname, msg)) < 0) {
+                if ((line > 0 ? asprintf(ret_error, "%s:%u: %s", name, line, msg)
+                              : asprintf(ret_error, "%s: %s", name, msg)) < 0) {
                         *ret_error = NULL;
                         return -ENOMEM;
                 }
@@ -94,38 +81,133 @@ _printf_(4, 5) static int conf_error(char **ret_error, const char *fname, unsign
         return -EINVAL;
 }
 
-/* Printable rendering of a user-supplied value for an error message: the
- * file may hold anything, the terminal or journal showing the error must not
- * receive it raw. Truncated, since it is only there to be recognised. */
-static void quote_value(const char *s, char *buf, size_t size) {
-        size_t n = 0;
+/* One [Fileless] key: PARSE turns VALUE into the setting at OFFSET of
+ * Settings, or returns a negative errno; EXPECTED completes "invalid
+ * Key=\"value\", " in the error. An empty value resets the default, as in
+ * systemd's own configuration files. */
+typedef struct ConfKey {
+        const char *name;
+        int (*parse)(const char *value, void *ret);
+        size_t offset, size;
+        const char *expected;
+} ConfKey;
 
-        /* Room for one escape, the ellipsis and the NUL. */
-        for (; *s && n + 4 + 3 + 1 <= size; s++) {
-                unsigned char c = *s;
+#define SETTING(member) offsetof(Settings, member), sizeof(((Settings *) NULL)->member)
 
-                if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-                        n += snprintf(buf + n, size - n, "\\x%02x", c);
-                else
-                        buf[n++] = c;
+static int parse_profile(const char *value, void *ret) {
+        int v = profile_from_string(value);
+
+        if (v < 0)
+                return v;
+        *(int *) ret = v;
+        return 0;
+}
+
+static int parse_backend(const char *value, void *ret) {
+        int v = backend_choice_from_string(value);
+
+        if (v < 0)
+                return v;
+        *(int *) ret = v;
+        return 0;
+}
+
+static int parse_interval_key(const char *value, void *ret) {
+        return parse_interval(value, ret);
+}
+
+static int parse_burst(const char *value, void *ret) {
+        uint64_t n;
+
+        if (!parse_uint64(value, RATE_LIMIT_BURST_MAX, &n))
+                return -EINVAL;
+        *(unsigned *) ret = (unsigned) n;
+        return 0;
+}
+
+_Static_assert(RATE_LIMIT_BURST_MAX == 1000000U, "the error message below quotes it");
+
+static const ConfKey conf_keys[] = {
+        { "Profile", parse_profile, SETTING(profile), "valid profiles are " PROFILE_VALID_NAMES },
+        { "Backend", parse_backend, SETTING(backend), "valid backends are " BACKEND_VALID_NAMES },
+        { "RateLimitIntervalSec", parse_interval_key, SETTING(rate_limit_interval_usec),
+          "expected a time such as 30s, 500ms or 2min (at most a day), or 0 for no limit" },
+        { "RateLimitBurst", parse_burst, SETTING(rate_limit_burst),
+          "expected a number of events from 0 (no limit) to 1000000" },
+};
+
+static const ConfKey *conf_key_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(conf_keys); i++)
+                if (streq(conf_keys[i].name, name))
+                        return &conf_keys[i];
+        return NULL;
+}
+
+static int conf_assign(Settings *s, char *l, const char *fname, unsigned line, char **ret_error) {
+        static const Settings defaults = SETTINGS_DEFAULT;
+        _cleanup_free_ char *q = NULL;
+        char *eq = strchr(l, '='), *key, *value;
+        const ConfKey *k;
+
+        if (!eq) {
+                q = escape_excerpt(l, VALUE_SHOWN_MAX);
+                return q ? conf_error(ret_error, fname, line, "expected Key=Value, got \"%s\"", q) : -ENOMEM;
         }
-        if (*s)
-                n += snprintf(buf + n, size - n, "...");
-        buf[n] = 0;
+        *eq = 0;
+        key = strstrip(l);
+        value = strstrip(eq + 1);
+
+        k = conf_key_find(key);
+        if (!k) {
+                /* Unknown keys are errors, not warnings: a misspelt
+                 * "Profil=restricted" ignored would leave the machine less
+                 * protected than its administrator believes. */
+                q = escape_excerpt(key, VALUE_SHOWN_MAX);
+                return q ? conf_error(ret_error, fname, line,
+                                      "unknown key \"%s\" in section [" CONF_SECTION "], known keys are Profile, "
+                                      "Backend, RateLimitIntervalSec, RateLimitBurst", q)
+                         : -ENOMEM;
+        }
+        if (isempty(value)) {
+                memcpy((char *) s + k->offset, (const char *) &defaults + k->offset, k->size);
+                return 0;
+        }
+        if (k->parse(value, (char *) s + k->offset) < 0) {
+                q = escape_excerpt(value, VALUE_SHOWN_MAX);
+                return q ? conf_error(ret_error, fname, line, "invalid %s=\"%s\", %s", k->name, q, k->expected)
+                         : -ENOMEM;
+        }
+        return 0;
+}
+
+static int conf_section(char *l, const char *fname, unsigned line, char **ret_error) {
+        _cleanup_free_ char *q = NULL;
+        size_t len = strlen(l);
+
+        if (l[len - 1] != ']') {
+                q = escape_excerpt(l, VALUE_SHOWN_MAX);
+                return q ? conf_error(ret_error, fname, line, "invalid section header \"%s\"", q) : -ENOMEM;
+        }
+        l[len - 1] = 0;
+        if (!streq(l + 1, CONF_SECTION)) {
+                q = escape_excerpt(l + 1, VALUE_SHOWN_MAX);
+                return q ? conf_error(ret_error, fname, line, "unknown section [%s], expected [" CONF_SECTION "]", q)
+                         : -ENOMEM;
+        }
+        return 0;
 }
 
 int conf_parse(FILE *f, const char *fname, Settings *settings, char **ret_error) {
         _cleanup_free_ char *buf = NULL;
         Settings s = *settings;
         bool in_section = false;
-        char q[96];
         size_t size = 0;
         unsigned line = 0;
         ssize_t n;
+        int r;
 
         while ((n = getline(&buf, &size, f)) >= 0) {
-                char *l, *eq, *key, *value;
-                int v;
+                char *l;
 
                 line++;
                 if (strlen(buf) != (size_t) n)
@@ -134,93 +216,19 @@ int conf_parse(FILE *f, const char *fname, Settings *settings, char **ret_error)
                 l = strstrip(buf);
                 if (*l == 0 || *l == '#' || *l == ';')
                         continue;
-
                 if (*l == '[') {
-                        size_t len = strlen(l);
-
-                        if (l[len - 1] != ']') {
-                                quote_value(l, q, sizeof(q));
-                                return conf_error(ret_error, fname, line, "invalid section header \"%s\"", q);
-                        }
-                        l[len - 1] = 0;
-                        if (!streq(l + 1, CONF_SECTION)) {
-                                quote_value(l + 1, q, sizeof(q));
-                                return conf_error(ret_error, fname, line,
-                                                  "unknown section [%s], expected [" CONF_SECTION "]", q);
-                        }
+                        r = conf_section(l, fname, line, ret_error);
+                        if (r < 0)
+                                return r;
                         in_section = true;
                         continue;
                 }
-
-                eq = strchr(l, '=');
-                if (!eq) {
-                        quote_value(l, q, sizeof(q));
-                        return conf_error(ret_error, fname, line, "expected Key=Value, got \"%s\"", q);
-                }
-                if (!in_section)
+                if (!in_section && strchr(l, '='))
                         return conf_error(ret_error, fname, line,
                                           "assignment outside of a section, expected [" CONF_SECTION "] first");
-
-                *eq = 0;
-                key = strstrip(l);
-                value = strstrip(eq + 1);
-
-                /* An empty assignment resets the key to its default, as in systemd's
-                 * own configuration files. */
-                if (streq(key, "Profile")) {
-                        if (isempty(value)) {
-                                s.profile = SETTINGS_DEFAULT.profile;
-                                continue;
-                        }
-                        v = profile_from_string(value);
-                        if (v < 0) {
-                                quote_value(value, q, sizeof(q));
-                                return conf_error(ret_error, fname, line,
-                                                  "invalid Profile=\"%s\", valid profiles are " PROFILE_VALID_NAMES, q);
-                        }
-                        s.profile = v;
-                } else if (streq(key, "Backend")) {
-                        if (isempty(value)) {
-                                s.backend = SETTINGS_DEFAULT.backend;
-                                continue;
-                        }
-                        v = backend_choice_from_string(value);
-                        if (v < 0) {
-                                quote_value(value, q, sizeof(q));
-                                return conf_error(ret_error, fname, line,
-                                                  "invalid Backend=\"%s\", valid backends are " BACKEND_VALID_NAMES, q);
-                        }
-                        s.backend = v;
-                } else if (streq(key, "RateLimitIntervalSec")) {
-                        if (isempty(value)) {
-                                s.rate_limit_interval_usec = SETTINGS_DEFAULT.rate_limit_interval_usec;
-                                continue;
-                        }
-                        if (parse_interval(value, &s.rate_limit_interval_usec) < 0) {
-                                quote_value(value, q, sizeof(q));
-                                return conf_error(ret_error, fname, line,
-                                                  "invalid RateLimitIntervalSec=\"%s\", expected a time such as "
-                                                  "30s, 500ms or 2min (at most a day), or 0 for no limit", q);
-                        }
-                } else if (streq(key, "RateLimitBurst")) {
-                        if (isempty(value)) {
-                                s.rate_limit_burst = SETTINGS_DEFAULT.rate_limit_burst;
-                                continue;
-                        }
-                        if (parse_burst(value, &s.rate_limit_burst) < 0) {
-                                quote_value(value, q, sizeof(q));
-                                return conf_error(ret_error, fname, line,
-                                                  "invalid RateLimitBurst=\"%s\", expected a number of events "
-                                                  "from 0 (no limit) to %u", q, RATE_LIMIT_BURST_MAX);
-                        }
-                } else {
-                        /* Unknown keys are errors, not warnings: a misspelt
-                         * "Profil=restricted" ignored would leave the machine less
-                         * protected than its administrator believes. */
-                        quote_value(key, q, sizeof(q));
-                        return conf_error(ret_error, fname, line,
-                                          "unknown key \"%s\" in section [" CONF_SECTION "], known keys are Profile, Backend, RateLimitIntervalSec, RateLimitBurst", q);
-                }
+                r = conf_assign(&s, l, fname, line, ret_error);
+                if (r < 0)
+                        return r;
         }
         if (ferror(f))
                 return conf_error(ret_error, fname, line + 1, "read error: %s", strerror(errno));
@@ -247,41 +255,154 @@ static int dropin_filter(const struct dirent *de) {
         return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".conf");
 }
 
-int conf_load(const char *path, Settings *settings, char **ret_error) {
+/* Calls FN for each drop-in of PATH.d in lexical order, until FN returns
+ * non-zero. */
+static int dropins_foreach(const char *path, int (*fn)(const char *dropin, const char *name, void *userdata),
+                           void *userdata, char **ret_error) {
         _cleanup_free_ char *dir = NULL;
         struct dirent **list = NULL;
-        Settings s = *settings;
         int n, r = 0;
-
-        r = conf_parse_path(path, &s, ret_error, true);
-        if (r < 0)
-                return r;
 
         if (asprintf(&dir, "%s.d", path) < 0)
                 return -ENOMEM;
-
         n = scandir(dir, &list, dropin_filter, alphasort);
         if (n < 0) {
                 if (errno != ENOENT && errno != ENOTDIR)
                         return conf_error(ret_error, dir, 0, "cannot read directory: %s", strerror(errno));
-                n = 0;
+                return 0;
         }
-
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *p = NULL;
 
-                if (r >= 0) {
+                if (r == 0) {
                         if (asprintf(&p, "%s/%s", dir, list[i]->d_name) < 0)
                                 r = -ENOMEM;
                         else
-                                r = conf_parse_path(p, &s, ret_error, false);
+                                r = fn(p, list[i]->d_name, userdata);
                 }
                 free(list[i]);
         }
         free(list);
+        return r;
+}
+
+typedef struct LoadState {
+        Settings settings;
+        char **ret_error;
+} LoadState;
+
+static int load_one(const char *dropin, _unused_ const char *name, void *userdata) {
+        LoadState *st = userdata;
+
+        return conf_parse_path(dropin, &st->settings, st->ret_error, false);
+}
+
+int conf_load(const char *path, Settings *settings, char **ret_error) {
+        LoadState st = { .settings = *settings, .ret_error = ret_error };
+        int r;
+
+        r = conf_parse_path(path, &st.settings, ret_error, true);
         if (r < 0)
                 return r;
-
-        *settings = s;
+        r = dropins_foreach(path, load_one, &st, ret_error);
+        if (r < 0)
+                return r;
+        *settings = st.settings;
         return 0;
+}
+
+typedef struct OverrideState {
+        char *found;
+} OverrideState;
+
+static int find_override(const char *dropin, const char *name, void *userdata) {
+        OverrideState *st = userdata;
+        Settings s = { .profile = 0 };
+        int r;
+
+        if (strcmp(name, CONF_PROFILE_DROPIN) <= 0)
+                return 0;
+        /* A broken file is for conf_load() to report; here it overrides nothing. */
+        r = conf_parse_path(dropin, &s, NULL, true);
+        if (r < 0 || s.profile == 0)
+                return 0;
+        free(st->found);
+        st->found = strdup(dropin);
+        return st->found ? 0 : -ENOMEM;
+}
+
+int conf_profile_overridden(const char *path, char **ret_path) {
+        OverrideState st = {};
+        int r;
+
+        r = dropins_foreach(path, find_override, &st, NULL);
+        if (r < 0) {
+                free(st.found);
+                return r;
+        }
+        *ret_path = st.found;
+        return !!st.found;
+}
+
+static int write_file_atomic(const char *dir, const char *name, const char *contents, char **ret_error) {
+        _cleanup_free_ char *path = NULL, *tmp = NULL;
+        _cleanup_close_ int fd = -1, dfd = -1;
+        size_t len = strlen(contents);
+
+        if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0) {
+                int r = -errno;
+
+                conf_error(ret_error, tmp, 0, "cannot create: %s", strerror(-r));
+                return r;
+        }
+        errno = 0;
+        if (write(fd, contents, len) != (ssize_t) len || fsync(fd) < 0 || rename(tmp, path) < 0) {
+                int r = errno ? -errno : -EIO;
+
+                (void) unlink(tmp);
+                conf_error(ret_error, path, 0, "cannot write: %s", strerror(-r));
+                return r;
+        }
+        /* The rename is durable only once the directory is. */
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) < 0) {
+                int r = -errno;
+
+                conf_error(ret_error, dir, 0, "cannot sync: %s", strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+int conf_write_profile_dropin(const char *path, int profile, char **ret_error) {
+        _cleanup_free_ char *dir = NULL, *contents = NULL;
+        struct stat st;
+
+        if (asprintf(&dir, "%s.d", path) < 0 ||
+            asprintf(&contents,
+                     "# Written by filelesslockd when the profile was set over D-Bus\n"
+                     "# (org.bpflock.Fileless1.Profile). Drop-ins sorting after this one win.\n"
+                     "[Fileless]\nProfile=%s\n",
+                     profile_to_string(profile)) < 0)
+                return -ENOMEM;
+
+        /* A fresh install under another prefix may lack the directory. */
+        if (mkdir(dir, 0755) >= 0)
+                (void) chmod(dir, 0755); /* whatever the umask */
+        else if (errno != EEXIST) {
+                int r = -errno;
+
+                conf_error(ret_error, dir, 0, "cannot create the drop-in directory: %s", strerror(-r));
+                return r;
+        }
+        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                int r = errno ? -errno : -ENOTDIR;
+
+                conf_error(ret_error, dir, 0, "not a directory");
+                return r;
+        }
+        return write_file_atomic(dir, CONF_PROFILE_DROPIN, contents, ret_error);
 }

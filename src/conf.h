@@ -25,6 +25,9 @@ typedef struct Settings {
                       .rate_limit_interval_usec = RATE_LIMIT_INTERVAL_USEC_DEFAULT,       \
                       .rate_limit_burst = RATE_LIMIT_BURST_DEFAULT })
 
+/* The drop-in that a profile set over D-Bus is saved in. */
+#define CONF_PROFILE_DROPIN "90-set-profile.conf"
+
 /* "30", "30s", "500ms", "2min" (at most a day) to microseconds. */
 int parse_interval(const char *s, uint64_t *ret_usec);
 
@@ -36,3 +39,13 @@ int conf_parse(FILE *f, const char *fname, Settings *settings, char **ret_error)
 /* Loads PATH (a missing file is fine) and then PATH.d/ x.conf in lexical
  * order (a missing directory is fine). Any error leaves *settings untouched. */
 int conf_load(const char *path, Settings *settings, char **ret_error);
+
+/* Saves PROFILE in PATH.d/CONF_PROFILE_DROPIN, atomically and durably,
+ * creating PATH.d (root's, 0755) if needed. On failure *ret_error says which
+ * path and why. */
+int conf_write_profile_dropin(const char *path, int profile, char **ret_error);
+
+/* Whether a drop-in sorting after CONF_PROFILE_DROPIN sets Profile=, so that
+ * what the D-Bus path saves would not be what a reload applies. Returns 1 and
+ * that file's path in *ret_path, 0 if none, or a negative errno. */
+int conf_profile_overridden(const char *path, char **ret_path);

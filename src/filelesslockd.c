@@ -23,7 +23,7 @@ static void help(void) {
                "  -h --help               Show this help\n"
                "     --version            Show package version\n"
                "     --profile=PROFILE    allow (or none, privileged), baseline, restricted\n"
-               "     --backend=BACKEND    auto, lsm, tracepoint\n"
+               "     --backend=BACKEND    auto, lsm, fmod_ret, tracepoint\n"
                "     --config=FILE        Configuration file (default " DEFAULT_CONFIG ")\n"
                "     --pin-path=DIR       Where to pin programs and maps in bpffs\n"
                "                          (default " FL_DEFAULT_PIN_PATH ")\n"
@@ -115,78 +115,78 @@ static int exit_code_for(int r) {
         return r == -EPERM || r == -EACCES ? EXIT_NOPERMISSION : EXIT_FAILURE;
 }
 
-int main(int argc, char *argv[]) {
-        Args a = { .backend = -1 };
-        Manager *m = NULL;
-        const char *level;
-        int r, ret = EXIT_SUCCESS;
+static void args_done(Args *a) {
+        free(a->config);
+        free(a->pin_path);
+}
 
-        log_open();
-        level = getenv("SYSTEMD_LOG_LEVEL");
-        if (level && streq(level, "debug"))
-                log_set_max_level(LOG_DEBUG);
+static int disable(const Args *a) {
+        const char *p = a->pin_path ?: FL_DEFAULT_PIN_PATH;
+        int r;
+
+        r = fl_bpf_unpin(p);
+        if (r < 0)
+                return exit_code_for(r);
+        log_info(r > 0 ? "Removed the pins in %s: enforcement stops once no running filelesslockd holds them."
+                       : "Nothing pinned in %s.", p);
+        return EXIT_SUCCESS;
+}
+
+/* Returns the exit status, LSB style. */
+static int run(int argc, char *argv[]) {
+        _cleanup_(args_done) Args a = { .backend = -1 };
+        _cleanup_(manager_freep) Manager *m = NULL;
+        const char *t;
+        int r;
 
         r = parse_argv(argc, argv, &a);
-        if (r <= 0) {
-                ret = r < 0 ? EXIT_INVALIDARGUMENT : EXIT_SUCCESS;
-                goto finish;
-        }
-
-        if (a.disable) {
-                const char *p = a.pin_path ?: FL_DEFAULT_PIN_PATH;
-
-                r = fl_bpf_unpin(p);
-                if (r < 0)
-                        ret = exit_code_for(r);
-                else
-                        log_info(r > 0 ? "Removed the pins in %s: enforcement stops once no running filelesslockd holds it."
-                                       : "Nothing pinned in %s.", p);
-                goto finish;
-        }
+        if (r <= 0)
+                return r < 0 ? EXIT_INVALIDARGUMENT : EXIT_SUCCESS;
+        if (a.disable)
+                return disable(&a);
 
         r = manager_new(&m);
         if (r < 0) {
                 log_error_errno(r, "Failed to set up the event loop: %m");
-                ret = EXIT_FAILURE;
-                goto finish;
+                return EXIT_FAILURE;
         }
-        m->config_path = a.config ? strdup(a.config) : strdup(DEFAULT_CONFIG);
-        m->pin_path = a.pin_path ? strdup(a.pin_path) : strdup(FL_DEFAULT_PIN_PATH);
-        /* For tests of a hanging polkit; the default is D-Bus's own. */
-        const char *t = getenv("FILELESSLOCK_POLKIT_TIMEOUT_SEC");
-        if (t && atoi(t) > 0)
-                m->polkit_timeout_usec = (uint64_t) atoi(t) * 1000000ULL;
-        m->cmdline_profile = a.profile;
-        m->cmdline_backend = a.backend;
+        m->config_path = strdup(a.config ?: DEFAULT_CONFIG);
+        m->pin_path = strdup(a.pin_path ?: FL_DEFAULT_PIN_PATH);
         if (!m->config_path || !m->pin_path) {
                 log_oom();
-                ret = EXIT_FAILURE;
-                goto finish;
+                return EXIT_FAILURE;
         }
+        m->version = PACKAGE_VERSION;
+        m->cmdline_profile = a.profile;
+        m->cmdline_backend = a.backend;
+        /* For tests of a hanging polkit; the default is D-Bus's own. */
+        t = getenv("FILELESSLOCK_POLKIT_TIMEOUT_SEC");
+        if (t && atoi(t) > 0)
+                m->polkit_timeout_usec = (uint64_t) atoi(t) * 1000000ULL;
 
         /* A broken configuration stops us before the kernel is touched. */
         r = manager_load_settings(m, &m->settings);
         if (r < 0) {
                 notify_failure(r, "invalid configuration");
-                ret = EXIT_NOTCONFIGURED;
-                goto finish;
+                return EXIT_NOTCONFIGURED;
         }
 
         r = manager_start(m);
         if (r < 0) {
                 log_error("filelesslockd is NOT enforcing anything.");
                 notify_failure(r, "cannot enforce");
-                ret = exit_code_for(r);
-                goto finish;
+                return exit_code_for(r);
         }
 
-        r = manager_run(m);
-        if (r < 0)
-                ret = EXIT_FAILURE;
+        return manager_run(m) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
 
-finish:
-        manager_free(m);
-        free(a.config);
-        free(a.pin_path);
-        return ret;
+int main(int argc, char *argv[]) {
+        const char *level;
+
+        log_open();
+        level = getenv("SYSTEMD_LOG_LEVEL");
+        if (level && streq(level, "debug"))
+                log_set_max_level(LOG_DEBUG);
+        return run(argc, argv);
 }

@@ -18,6 +18,7 @@ typedef struct Manager {
         FlBpf *bpf;
         sd_bus *bus;             /* NULL while there is no system bus */
         int cgroup2_fd;          /* for the unit of an event's cgroup id; -1 if none */
+        char *cgroup2_mount;
         const char *version;     /* for the Version property */
         uint64_t polkit_timeout_usec;
 
@@ -35,11 +36,30 @@ typedef struct Manager {
 
 int manager_new(Manager **ret);
 Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
 /* Reads the configuration files and applies the command line on top. */
 int manager_load_settings(Manager *m, Settings *ret);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 
-/* After the profile in force changed: STATUS=, PropertiesChanged. */
-void manager_profile_changed(Manager *m);
+/* Who asks for a profile change, for the log and for what is done. */
+typedef struct ProfileChange {
+        const char *how;   /* "over D-Bus", "by a configuration reload" */
+        bool persist;      /* save it in the drop-in, so that it survives a restart */
+        bool has_caller;   /* the rest describes a D-Bus caller */
+        uid_t uid;
+        pid_t pid;
+        const char *unit;
+} ProfileChange;
+
+/* The one way the profile in force changes: applied to the kernel (and read
+ * back), saved if asked, rolled back if saving fails, logged once, announced
+ * in STATUS= and with PropertiesChanged. On failure ERROR (if not NULL) says
+ * why and the profile reported is the one the kernel enforces. */
+int manager_set_profile(Manager *m, int profile, const ProfileChange *change, sd_bus_error *error);
+
+/* manager-events.c: the ring buffer, the journal and the Event signals. */
+int manager_events_start(Manager *m);
+void manager_events_stop(Manager *m);
+int manager_housekeeping_start(Manager *m);

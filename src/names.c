@@ -12,6 +12,7 @@ static const char *const profile_table[_FL_PROFILE_MAX] = {
 static const char *const backend_table[_FL_BACKEND_MAX] = {
         [FL_BACKEND_LSM] = "lsm",
         [FL_BACKEND_TRACEPOINT] = "tracepoint",
+        [FL_BACKEND_FMOD_RET] = "fmod_ret",
 };
 
 static const char *const kind_table[_FL_KIND_MAX] = {
@@ -26,6 +27,7 @@ static const char *const action_table[_FL_ACTION_MAX] = {
         [FL_ACTION_ALLOWED] = "allowed",
         [FL_ACTION_DENIED] = "denied",
         [FL_ACTION_KILLED] = "killed",
+        [FL_ACTION_KILL_FAILED] = "kill-failed",
 };
 
 static const char *lookup(const char *const *table, size_t n, int i) {

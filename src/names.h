@@ -8,6 +8,7 @@ enum fl_backend_choice {
         FL_BACKEND_CHOICE_AUTO = 0,
         FL_BACKEND_CHOICE_LSM = FL_BACKEND_LSM,
         FL_BACKEND_CHOICE_TRACEPOINT = FL_BACKEND_TRACEPOINT,
+        FL_BACKEND_CHOICE_FMOD_RET = FL_BACKEND_FMOD_RET,
 };
 
 /* Accepts the names and the aliases "none" and "privileged" for allow.
@@ -20,7 +21,7 @@ const char *profile_to_string(int profile);
 
 int backend_choice_from_string(const char *s);
 const char *backend_choice_to_string(int choice);
-#define BACKEND_VALID_NAMES "auto, lsm, tracepoint"
+#define BACKEND_VALID_NAMES "auto, lsm, fmod_ret, tracepoint"
 
 const char *backend_to_string(int backend);
 const char *kind_to_string(int kind);

@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/sysmacros.h>
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define new0(t, n) ((t *) calloc((n), sizeof(t)))
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _unused_ __attribute__((unused))
+#define _noreturn_ __attribute__((noreturn))
+#define _sentinel_ __attribute__((sentinel))
 
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)             \
         static inline void func##p(type *p) {               \
@@ -39,6 +45,16 @@ static inline void fclosep(FILE **f) {
                 fclose(*f);
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
 
 static inline bool streq(const char *a, const char *b) {
         return strcmp(a, b) == 0;
@@ -86,4 +102,21 @@ static inline unsigned kdev_major(uint64_t k) {
 }
 static inline unsigned kdev_minor(uint64_t k) {
         return (unsigned) (k & ((1U << KDEV_MINORBITS) - 1));
+}
+
+/* A decimal number without sign, spaces or leading zeros, at most MAX. */
+static inline bool parse_uint64(const char *s, uint64_t max, uint64_t *ret) {
+        uint64_t n = 0;
+
+        if (!s || *s < '0' || *s > '9' || (s[0] == '0' && s[1]))
+                return false;
+        for (; *s >= '0' && *s <= '9'; s++) {
+                if (n > (max - (uint64_t) (*s - '0')) / 10)
+                        return false;
+                n = n * 10 + (uint64_t) (*s - '0');
+        }
+        if (*s)
+                return false;
+        *ret = n;
+        return true;
 }

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include "bpf-objects.h"
+#include "fileless-fmod.skel.h"
+#include "fileless-lsm.skel.h"
+#include "fileless-tp.skel.h"
+
+const char *const map_pin_names[_FL_MAP_MAX] = {
+        [FL_MAP_CONFIG] = "config",
+        [FL_MAP_STATS] = "stats",
+        [FL_MAP_EVENTS] = "events",
+};
+
+void fl_objects_done(FlObjects *o) {
+        if (o->skel)
+                o->destroy(o->skel);
+        *o = (FlObjects) {};
+}
+
+#define DEFINE_OBJECTS_OPEN(name, ...)                                                               \
+        static void name##_destroy_any(void *p) {                                                    \
+                name##__destroy(p);                                                                  \
+        }                                                                                            \
+        static int name##_open_objects(FlObjects *o) {                                               \
+                struct name *s = name##__open();                                                     \
+                                                                                                     \
+                if (!s)                                                                              \
+                        return -errno;                                                               \
+                *o = (FlObjects) {                                                                   \
+                        .skel = s,                                                                   \
+                        .destroy = name##_destroy_any,                                               \
+                        .obj = s->obj,                                                               \
+                        .maps = { s->maps.fl_config, s->maps.fl_stats, s->maps.fl_events },         \
+                        .progs = { __VA_ARGS__ },                                                    \
+                        .n_progs = ELEMENTSOF(((struct bpf_program *[]) { __VA_ARGS__ })),           \
+                };                                                                                   \
+                return 0;                                                                            \
+        }
+
+DEFINE_OBJECTS_OPEN(fileless_lsm_bpf, s->progs.fl_bprm_check)
+DEFINE_OBJECTS_OPEN(fileless_fmod_bpf, s->progs.fl_bprm_check)
+DEFINE_OBJECTS_OPEN(fileless_tp_bpf, s->progs.fl_task_rename, s->progs.fl_sched_exec)
+
+static const BackendInfo backend_info[] = {
+        { FL_BACKEND_LSM, "the BPF LSM programs (backend lsm)", fileless_lsm_bpf_open_objects },
+        { FL_BACKEND_FMOD_RET, "the fmod_ret programs on security_bprm_check() (backend fmod_ret)",
+          fileless_fmod_bpf_open_objects },
+        { FL_BACKEND_TRACEPOINT, "the sched_process_exec tracepoint programs (backend tracepoint)",
+          fileless_tp_bpf_open_objects },
+};
+
+const BackendInfo *backend_info_get(int backend) {
+        for (size_t i = 0; i < ELEMENTSOF(backend_info); i++)
+                if (backend_info[i].backend == backend)
+                        return &backend_info[i];
+        return NULL;
+}
+
+int link_pin_name(const struct bpf_program *prog, char **ret) {
+        return asprintf(ret, "link_%s", bpf_program__name(prog)) < 0 ? -ENOMEM : 0;
+}
+

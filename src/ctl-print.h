@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdio.h>
+#include <systemd/sd-bus.h>
+
+#include "event-fields.h"
+
+/* A property set as GetAll returns it: key → value, for the types the
+ * interface uses (s, u, t, b). */
+typedef enum ValueType {
+        VALUE_NULL, /* a variant of another type: shown as null */
+        VALUE_STRING,
+        VALUE_UNSIGNED,
+        VALUE_BOOLEAN,
+} ValueType;
+
+typedef struct Property {
+        char *key;
+        ValueType type;
+        char *str;
+        uint64_t u;
+        bool b;
+} Property;
+
+typedef struct PropertySet {
+        Property *v;
+        size_t n;
+} PropertySet;
+
+void property_set_done(PropertySet *p);
+int property_set_read(sd_bus_message *m, PropertySet *ret);
+const Property *property_get(const PropertySet *p, const char *key);
+
+void print_property_set_json(const PropertySet *p);
+/* One line per property, "Label: value". */
+void print_property_row(const PropertySet *p, const char *label, const char *key, int width);
+
+/* An event as one JSON object (the D-Bus keys of event_field_table[]) or one
+ * line for a human; either way one line, flushed at once. */
+void print_event(const EventRecord *r);
+
+/* S for a terminal: no control, invisible or direction character reaches
+ * it raw; "-" for nothing. */
+void print_display(const char *s);
