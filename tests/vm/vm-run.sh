@@ -1,10 +1,22 @@
 #!/bin/bash
-# Run one command inside a throwaway qemu guest booted with Debian's stock
-# kernel (CONFIG_BPF_LSM=y), on a copy-on-write view of the host's root.
+# Run one command inside a throwaway qemu guest booted with one of Debian 12's
+# stock kernels (CONFIG_BPF_LSM=y), on a copy-on-write view of the host's root.
 #
-#   vm-run.sh [--cache DIR] [--timeout SECS] [--share DIR] -- COMMAND [ARGS...]
-#   vm-run.sh [--cache DIR] --setup-only
-#   vm-run.sh [--cache DIR] [--timeout SECS] --check
+#   vm-run.sh [OPTIONS] [--timeout SECS] [--share DIR] -- COMMAND [ARGS...]
+#   vm-run.sh [--cache DIR] [--kernel SERIES] --setup-only
+#   vm-run.sh [OPTIONS] [--timeout SECS] --check
+#
+#   --kernel 6.1|6.12   (env FILELESSLOCK_VM_KERNEL, default 6.1)
+#       6.1:  what Debian 12's linux-image-amd64 depends on;
+#       6.12: what Debian 12's linux-image-6.12-amd64 depends on (bookworm-security).
+#       --setup-only without --kernel (and without the variable) prepares both.
+#   --lsm-bpf yes|no    (env FILELESSLOCK_VM_LSM_BPF, default yes)
+#       no: boot with bpf left out of lsm=, like Ubuntu's or RHEL's kernels
+#       (BPF LSM built in but inactive, BPF trampolines still available).
+#
+# The command sees FILELESSLOCK_VM_KERNEL (6.1 or 6.12) and
+# FILELESSLOCK_VM_LSM_BPF (yes or no) describing the guest it runs in; the
+# guest refuses to run it (exit 125) if its active LSM list disagrees.
 #
 # Exit status: COMMAND's, or 125 when the VM itself failed (the reason is
 # printed to stderr on a line starting with "vm-run: infrastructure failure:").
@@ -13,8 +25,13 @@
 set -Eeuo pipefail
 
 readonly INFRA=125
-readonly MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-    9pnet 9pnet_virtio netfs fscache 9p overlay)
+# The modules the guest's init needs; their dependencies (read from each
+# module's .modinfo) are added in load order. What the kernel has built in is
+# skipped: 6.12 builds the virtio core in and has fscache inside netfs, which
+# 9pnet needs there, so no fixed list fits both kernels.
+readonly MODULES=(virtio_pci 9pnet_virtio 9p overlay)
+readonly KERNEL_SERIES=(6.1 6.12)
+readonly LSM_BASE=lockdown,capability,landlock,yama
 readonly GUEST_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 cache=${FILELESSLOCK_VM_CACHE:-/var/cache/filelesslock-vm}
@@ -22,12 +39,16 @@ timeout_secs=300
 share=
 mode=run
 memory=${FILELESSLOCK_VM_MEMORY:-1G}
+series=${FILELESSLOCK_VM_KERNEL:-}
+lsm_bpf=${FILELESSLOCK_VM_LSM_BPF:-yes}
 
 usage() {
     cat <<'EOF'
-usage: vm-run.sh [--cache DIR] [--timeout SECS] [--share DIR] -- COMMAND [ARGS...]
-       vm-run.sh [--cache DIR] --setup-only
-       vm-run.sh [--cache DIR] [--timeout SECS] [--share DIR] --check
+usage: vm-run.sh [--cache DIR] [--kernel 6.1|6.12] [--lsm-bpf yes|no]
+                 [--timeout SECS] [--share DIR] -- COMMAND [ARGS...]
+       vm-run.sh [--cache DIR] [--kernel 6.1|6.12] --setup-only
+       vm-run.sh [--cache DIR] [--kernel 6.1|6.12] [--lsm-bpf yes|no]
+                 [--timeout SECS] [--share DIR] --check
 EOF
 }
 
@@ -56,6 +77,10 @@ while (($#)); do
         --timeout=*) timeout_secs=${1#*=}; shift ;;
         --share) (($# >= 2)) || die_usage "--share needs a value"; share=$2; shift 2 ;;
         --share=*) share=${1#*=}; shift ;;
+        --kernel) (($# >= 2)) || die_usage "--kernel needs a value"; series=$2; shift 2 ;;
+        --kernel=*) series=${1#*=}; shift ;;
+        --lsm-bpf) (($# >= 2)) || die_usage "--lsm-bpf needs a value"; lsm_bpf=$2; shift 2 ;;
+        --lsm-bpf=*) lsm_bpf=${1#*=}; shift ;;
         --setup-only) mode=setup; shift ;;
         --check) mode=check; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -66,6 +91,16 @@ while (($#)); do
 done
 
 [[ $timeout_secs =~ ^[1-9][0-9]*$ ]] || die_usage "--timeout must be a positive integer"
+case $series in
+    6.1 | 6.12) series_list=("$series") ;;
+    "") if [[ $mode == setup ]]; then series_list=("${KERNEL_SERIES[@]}"); else series_list=(6.1); fi ;;
+    *) die_usage "--kernel (FILELESSLOCK_VM_KERNEL) must be 6.1 or 6.12, not '$series'" ;;
+esac
+case $lsm_bpf in
+    yes) lsm_list=$LSM_BASE,bpf ;;
+    no) lsm_list=$LSM_BASE ;;
+    *) die_usage "--lsm-bpf (FILELESSLOCK_VM_LSM_BPF) must be yes or no, not '$lsm_bpf'" ;;
+esac
 case $mode in
     run) (($#)) || die_usage "no command given" ;;
     *) (($# == 0)) || die_usage "no command is allowed with --$mode" ;;
@@ -83,6 +118,8 @@ ensure_host_packages() {
     [[ $(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null || true) == "install ok installed" ]] ||
         missing+=(busybox-static)
     command -v xz >/dev/null || missing+=(xz-utils)
+    # 6.12's bzImage and modules may be zstd-compressed.
+    command -v zstd >/dev/null || missing+=(zstd)
     ((${#missing[@]})) || return 0
 
     log "installing host packages: ${missing[*]}"
@@ -92,6 +129,20 @@ ensure_host_packages() {
     fi
 }
 
+# The Debian 12 metapackage whose one dependency is the series' current ABI
+# package (linux-image-6.1.0-N-amd64, linux-image-6.12.N+deb12-amd64).
+metapackage() {
+    case $1 in
+        6.1) echo linux-image-amd64 ;;
+        6.12) echo linux-image-6.12-amd64 ;;
+    esac
+}
+
+# 6.1.0-57-amd64 -> 6.1, 6.12.117+deb12-amd64 -> 6.12
+series_of() {
+    [[ $1 =~ ^([0-9]+\.[0-9]+)[-.+] ]] && echo "${BASH_REMATCH[1]}"
+}
+
 resolve_kernel_package() {
     local line
     while read -r line; do
@@ -99,22 +150,34 @@ resolve_kernel_package() {
             echo "${BASH_REMATCH[1]}"
             return 0
         fi
-    done < <(apt-cache depends linux-image-amd64 2>/dev/null || true)
+    done < <(apt-cache depends "$(metapackage "$1")" 2>/dev/null || true)
     return 1
 }
 
-# The bzImage's payload is an xz stream; the first offset whose stream
-# decompresses to an ELF file is the kernel proper.
+# The bzImage's header says where its compressed payload is (boot protocol
+# 2.08: payload_offset at 0x248, payload_length at 0x24c, counted from the
+# protected-mode code after the setup sectors). The payload ends with the
+# 4-byte uncompressed size, which neither xz nor zstd accepts as trailing data.
 extract_vmlinux() {
-    local bzimage=$1 out=$2 off offsets
-    offsets=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$bzimage" | cut -d: -f1) || true
-    for off in $offsets; do
-        if xz -dc --single-stream <(tail -c "+$((off + 1))" "$bzimage") >"$out.tmp" 2>/dev/null &&
-            [[ $(head -c 4 "$out.tmp" | od -An -tx1 | tr -d ' \n') == 7f454c46 ]]; then
-            mv -f "$out.tmp" "$out"
-            return 0
-        fi
-    done
+    local bzimage=$1 out=$2 setup_sects off len magic unpack
+    setup_sects=$(od -An -tu1 -j $((0x1f1)) -N1 "$bzimage" | tr -d ' ')
+    off=$(od -An -tu4 -j $((0x248)) -N4 "$bzimage" | tr -d ' ')
+    len=$(od -An -tu4 -j $((0x24c)) -N4 "$bzimage" | tr -d ' ')
+    [[ $setup_sects =~ ^[0-9]+$ && $off =~ ^[0-9]+$ && $len =~ ^[0-9]+$ ]] && ((len > 4)) || return 1
+    ((setup_sects)) || setup_sects=4
+    off=$(((setup_sects + 1) * 512 + off))
+    magic=$(od -An -tx1 -j "$off" -N6 "$bzimage" | tr -d ' \n')
+    case $magic in
+        fd377a585a00) unpack=(xz -dc) ;;
+        28b52ffd*) unpack=(zstd -qdc) ;;
+        *) return 1 ;;
+    esac
+    if dd if="$bzimage" iflag=skip_bytes,count_bytes skip="$off" count="$((len - 4))" bs=1M status=none |
+        "${unpack[@]}" >"$out.tmp" 2>/dev/null &&
+        [[ $(head -c 4 "$out.tmp" | od -An -tx1 | tr -d ' \n') == 7f454c46 ]]; then
+        mv -f "$out.tmp" "$out"
+        return 0
+    fi
     rm -f "$out.tmp"
     return 1
 }
@@ -222,12 +285,10 @@ build_initramfs() {
     while read -r f; do
         [[ $f == bin/busybox || -e $stage/$f ]] || ln -s /bin/busybox "$stage/$f"
     done < <("$stage/bin/busybox" --list-full)
-    : >"$stage/modules.order"
-    for m in "${MODULES[@]}"; do
-        [[ -e $kdir/modules/$m.ko ]] || continue
+    while read -r m; do
         cp "$kdir/modules/$m.ko" "$stage/lib/modules/"
-        echo "$m" >>"$stage/modules.order"
-    done
+    done <"$kdir/modules/load-order"
+    cp "$kdir/modules/load-order" "$stage/modules.order"
     cp "$kdir/init" "$stage/init"
     chmod 0755 "$stage/init"
     (cd "$stage" && find . | busybox cpio -o -H newc 2>/dev/null) >"$kdir/initrd.cpio.tmp"
@@ -235,17 +296,56 @@ build_initramfs() {
     rm -rf "$stage"
 }
 
+# Copies module $1 of the unpacked tree $2 into $3 after its dependencies,
+# appending each to $3/load-order; built-in modules are skipped. The ones
+# already handled are in the caller's associative array "seen".
+add_module() {
+    local m=$1 tree=$2 out=$3 f dep deps
+    [[ -z ${seen[$m]-} ]] || return 0
+    seen[$m]=1
+    # File names may spell the module name's underscores as dashes.
+    f=$(find "$tree" \( -name "$m.ko" -o -name "$m.ko.*" -o -name "${m//_/-}.ko" -o -name "${m//_/-}.ko.*" \) \
+        -print -quit)
+    case $f in
+        "")
+            if grep -Eq "/($m|${m//_/-})\.ko\$" "$tree/modules.builtin"; then
+                return 0
+            fi
+            log "module $m is neither a file nor built in"
+            return 1 ;;
+        *.ko) cp "$f" "$out/$m.ko" ;;
+        *.ko.xz) xz -dc "$f" >"$out/$m.ko" ;;
+        *.ko.gz) gzip -dc "$f" >"$out/$m.ko" ;;
+        *.ko.zst) zstd -qdc "$f" >"$out/$m.ko" ;;
+        *) log "unknown module format: $f"; return 1 ;;
+    esac || return 1
+    deps=$(tr '\0' '\n' <"$out/$m.ko" | sed -n 's/^depends=//p')
+    deps=${deps%%$'\n'*}
+    for dep in ${deps//,/ }; do
+        add_module "$dep" "$tree" "$out" || return 1
+    done
+    echo "$m" >>"$out/load-order"
+}
+
+# Downloads the package into $cache/debs unless it is there; fails (without
+# side effects) when apt cannot fetch it, e.g. an ABI that left the mirror.
+download_kernel() {
+    local pkg=$1
+    mkdir -p "$cache/debs"
+    [[ -z $(find "$cache/debs" -maxdepth 1 -name "${pkg}_*.deb" -print -quit) ]] || return 0
+    log "downloading $pkg"
+    (cd "$cache/debs" && apt-get download -q "$pkg" >&2) || return 1
+    [[ -n $(find "$cache/debs" -maxdepth 1 -name "${pkg}_*.deb" -print -quit) ]]
+}
+
 setup_kernel() {
-    local kver=$1 pkg=linux-image-$1 kdir=$cache/$1 deb tree m f
-    mkdir -p "$cache/debs" "$kdir"
+    local kver=$1 pkg=linux-image-$1 kdir=$cache/$1 deb tree m
+    local -A seen=()
+    mkdir -p "$kdir"
+    rm -f "$kdir/initrd.cpio"
 
     deb=$(find "$cache/debs" -maxdepth 1 -name "${pkg}_*.deb" -print -quit)
-    if [[ -z $deb ]]; then
-        log "downloading $pkg"
-        (cd "$cache/debs" && apt-get download -q "$pkg" >&2) || return 1
-        deb=$(find "$cache/debs" -maxdepth 1 -name "${pkg}_*.deb" -print -quit)
-        [[ -n $deb ]] || return 1
-    fi
+    [[ -n $deb ]]
 
     # The unpacked package is about 400 MB: keep the .deb and what we use from it.
     tree=$(mktemp -d "$kdir/.extract.XXXXXX")
@@ -255,56 +355,76 @@ setup_kernel() {
     cp "$tree/boot/config-$kver" "$kdir/config"
 
     log "extracting vmlinux from the bzImage"
-    extract_vmlinux "$kdir/vmlinuz" "$kdir/vmlinux" || log "no xz payload found, will boot the bzImage"
+    rm -f "$kdir/vmlinux"
+    extract_vmlinux "$kdir/vmlinuz" "$kdir/vmlinux" || log "cannot decompress the bzImage's payload, will boot the bzImage"
 
     rm -rf "$kdir/modules"
     mkdir -p "$kdir/modules.tmp"
+    : >"$kdir/modules.tmp/load-order"
     for m in "${MODULES[@]}"; do
-        f=$(find "$tree/lib/modules/$kver" \( -name "$m.ko" -o -name "$m.ko.*" \) -print -quit)
-        case $f in
-            "")
-                if grep -q "/$m.ko\$" "$tree/lib/modules/$kver/modules.builtin"; then
-                    : >"$kdir/modules.tmp/$m.builtin"
-                    continue
-                fi
-                log "module $m not found in $pkg"
-                return 1 ;;
-            *.ko) cp "$f" "$kdir/modules.tmp/$m.ko" ;;
-            *.ko.xz) xz -dc "$f" >"$kdir/modules.tmp/$m.ko" ;;
-            *.ko.gz) gzip -dc "$f" >"$kdir/modules.tmp/$m.ko" ;;
-            *.ko.zst) zstd -qdc "$f" >"$kdir/modules.tmp/$m.ko" ;;
-            *) log "unknown module format: $f"; return 1 ;;
-        esac
+        add_module "$m" "$tree/lib/modules/$kver" "$kdir/modules.tmp"
     done
+    echo "${MODULES[*]}" >"$kdir/modules.tmp/wanted"
     mv "$kdir/modules.tmp" "$kdir/modules"
     rm -rf "$tree"
-    log "prepared kernel $kver and ${#MODULES[@]} modules in $kdir"
+    log "prepared kernel $kver and its modules ($(paste -sd ' ' "$kdir/modules/load-order")) in $kdir"
 }
 
 kernel_ready() {
     local kdir=$cache/$1
-    local m
-    [[ -s $kdir/vmlinuz ]] || return 1
-    for m in "${MODULES[@]}"; do
-        [[ -e $kdir/modules/$m.ko || -e $kdir/modules/$m.builtin ]] || return 1
-    done
+    local m wanted
+    [[ -s $kdir/vmlinuz && -r $kdir/modules/load-order && -r $kdir/modules/wanted ]] || return 1
+    read -r wanted <"$kdir/modules/wanted" || return 1
+    [[ $wanted == "${MODULES[*]}" ]] || return 1
+    while read -r m; do
+        [[ -e $kdir/modules/$m.ko ]] || return 1
+    done <"$kdir/modules/load-order"
 }
 
 initramfs_fresh() {
     local kdir=$cache/$1
-    [[ -s $kdir/initrd.cpio && -s $kdir/init && $kdir/initrd.cpio -nt /bin/busybox ]] || return 1
+    [[ -s $kdir/initrd.cpio && -s $kdir/init && $kdir/initrd.cpio -nt /bin/busybox &&
+        ! $kdir/modules/load-order -nt $kdir/initrd.cpio ]] || return 1
     cmp -s "$kdir/init" <(write_init /dev/stdout)
 }
 
-# Sets $kver, the kernel to boot. Warm runs read $cache/current and never
-# talk to apt; only a missing or broken cache resolves the package again.
-# Called as a plain command so that set -e covers every step.
-setup() {
-    local pkg old
-    kver=
-    if [[ -r $cache/current ]]; then
-        read -r kver <"$cache/current" || true
+# The series' kernel recorded in $cache/current-SERIES (6.1 also accepts the
+# single-kernel cache's $cache/current).
+recorded_kernel() {
+    local f k
+    for f in "$cache/current-$1" "$cache/current"; do
+        [[ -r $f ]] && read -r k <"$f" && [[ $(series_of "$k") == "$1" ]] && { echo "$k"; return 0; }
+    done
+    return 1
+}
+
+# Resolves the series' ABI package; runs apt-get update when $2 is "update"
+# or when the package lists do not know the metapackage.
+resolve_kernel() {
+    local series=$1 meta pkg
+    meta=$(metapackage "$series")
+    if [[ ${2-} == update ]] || ! pkg=$(resolve_kernel_package "$series"); then
+        log "running apt-get update to resolve $meta"
+        apt-get update >&2 || { log "apt-get update failed"; return 1; }
+        pkg=$(resolve_kernel_package "$series") || {
+            log "apt-cache knows no $meta dependency (Debian 12's main or security suite missing from the apt sources?)"
+            return 1
+        }
     fi
+    [[ $(series_of "${pkg#linux-image-}") == "$series" ]] || {
+        log "$meta depends on $pkg, not a $series kernel"
+        return 1
+    }
+    echo "$pkg"
+}
+
+# Sets $kver, the kernel of series $1 to boot. Warm runs read
+# $cache/current-SERIES and never talk to apt; only a missing or broken cache
+# resolves the package again. Called as a plain command so that set -e covers
+# every step.
+setup() {
+    local series=$1 pkg old
+    kver=$(recorded_kernel "$series") || kver=
     if [[ $mode != setup && -n $kver ]] && kernel_ready "$kver" && initramfs_fresh "$kver"; then
         return 0
     fi
@@ -317,22 +437,26 @@ setup() {
     rm -rf "$cache"/*/.extract.* "$cache"/*/.initrd.* "$cache"/*/modules.tmp
 
     if ! { [[ -n $kver ]] && kernel_ready "$kver"; }; then
-        if ! pkg=$(resolve_kernel_package); then
-            log "apt-cache knows no linux-image-amd64 dependency, running apt-get update"
-            apt-get update >&2
-            pkg=$(resolve_kernel_package) || { log "cannot resolve linux-image-amd64"; false; }
-        fi
+        pkg=$(resolve_kernel "$series")
         kver=${pkg#linux-image-}
         if kernel_ready "$kver"; then
             log "kernel $kver already cached"
         else
-            setup_kernel "$kver"
+            if ! download_kernel "$pkg"; then
+                # Stale package lists name an ABI package that left the mirror.
+                log "cannot download $pkg, updating the package lists"
+                pkg=$(resolve_kernel "$series" update)
+                kver=${pkg#linux-image-}
+                download_kernel "$pkg" || { log "cannot download $pkg"; false; }
+            fi
+            kernel_ready "$kver" || setup_kernel "$kver"
         fi
-        echo "$kver" >"$cache/current.tmp"
-        mv -f "$cache/current.tmp" "$cache/current"
+        echo "$kver" >"$cache/current-$series.tmp"
+        mv -f "$cache/current-$series.tmp" "$cache/current-$series"
+        # One kernel per series: older ABIs of the same series go.
         for old in "$cache"/*/; do
             old=$(basename "$old")
-            [[ $old == "$kver" || ! -e $cache/$old/vmlinuz ]] && continue
+            [[ $old == "$kver" || ! -e $cache/$old/vmlinuz || $(series_of "$old") != "$series" ]] && continue
             log "removing the outdated kernel $old"
             rm -rf "${cache:?}/$old" "$cache/debs/linux-image-${old}_"*.deb
         done
@@ -354,12 +478,13 @@ setup() {
 # ---------------------------------------------------------------------------
 
 trap 'infra_fail "setting up the VM cache in $cache failed"' ERR
-setup
+for s in "${series_list[@]}"; do
+    setup "$s"
+    [[ $mode != setup ]] || log "cache ready for $s: $cache/$kver (vmlinux, modules/, initrd.cpio)"
+done
 trap - ERR
-if [[ $mode == setup ]]; then
-    log "cache ready: $cache/$kver (vmlinux, modules/, initrd.cpio)"
-    exit 0
-fi
+[[ $mode != setup ]] || exit 0
+series=${series_list[0]}
 kdir=$cache/$kver
 
 ctl=$(mktemp -d /tmp/vm-run-ctl.XXXXXX)
@@ -386,9 +511,9 @@ share=$(realpath "$share")
 
 if [[ $mode == check ]]; then
     # shellcheck disable=SC2016  # expanded by the guest's shell
-    set -- sh -c 'echo "lsm: $(cat /sys/kernel/security/lsm)"
-bpftool feature probe kernel 2>/dev/null | grep -i lsm
-grep -qw bpf /sys/kernel/security/lsm'
+    set -- sh -c 'echo "kernel: $(uname -r) (FILELESSLOCK_VM_KERNEL=$FILELESSLOCK_VM_KERNEL)"
+echo "lsm: $(cat /sys/kernel/security/lsm) (FILELESSLOCK_VM_LSM_BPF=$FILELESSLOCK_VM_LSM_BPF)"
+bpftool feature probe kernel 2>/dev/null | grep "program_type lsm" || true'
 fi
 
 printf '%s\n' "$share" >"$ctl/share"
@@ -402,6 +527,14 @@ printf '%s\n' "$GUEST_PATH" >"$ctl/path"
         [[ $name == FILELESSLOCK_IN_VM ]] && continue
         printf 'export %s=%q\n' "$name" "${!name}"
     done < <(compgen -e | grep '^FILELESSLOCK_' || true)
+    printf 'export FILELESSLOCK_VM_KERNEL=%q FILELESSLOCK_VM_LSM_BPF=%q\n' "$series" "$lsm_bpf"
+    # A kernel that ignored lsm= or lacks the BPF LSM would make tests pass or
+    # fail for the wrong reason.
+    # shellcheck disable=SC2016  # expanded by the guest's shell
+    printf '%s\n' 'vm_lsm= && read -r vm_lsm </sys/kernel/security/lsm || :  # no trailing newline' \
+        'case ,$vm_lsm, in *,bpf,*) vm_lsm_bpf=yes ;; *) vm_lsm_bpf=no ;; esac' \
+        "[[ \$vm_lsm_bpf == \$FILELESSLOCK_VM_LSM_BPF ]] || { echo \"vm-run: infrastructure failure: the guest's LSM list is '\$vm_lsm', asked for lsm-bpf=\$FILELESSLOCK_VM_LSM_BPF\" >&2; exit $INFRA; }" \
+        'unset vm_lsm vm_lsm_bpf'
     printf 'exec --'
     printf ' %q' "$@"
     printf '\n'
@@ -415,7 +548,7 @@ timeout -k 10 "$timeout_secs" qemu-system-x86_64 \
     -nodefaults -no-user-config -display none -no-reboot \
     -serial "file:$ctl/console.log" -serial stdio \
     -kernel "$kernel" -initrd "$kdir/initrd.cpio" \
-    -append "console=ttyS0 lsm=lockdown,capability,landlock,yama,bpf panic=-1 rdinit=/init quiet loglevel=3" \
+    -append "console=ttyS0 lsm=$lsm_list panic=-1 rdinit=/init quiet loglevel=3" \
     -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
     -virtfs "local,path=${ctl//,/,,},mount_tag=ctl,security_model=none" \
     -virtfs "local,path=${share//,/,,},mount_tag=share,security_model=none" \
