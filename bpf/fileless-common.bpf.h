@@ -88,6 +88,82 @@ struct fl_file {
         __u32 kind;
 };
 
+#define TMPFS_MAGIC 0x01021994
+#define RAMFS_MAGIC 0x858458f6
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+static __always_inline bool memory_fs(struct super_block *sb) {
+        unsigned long magic = BPF_CORE_READ(sb, s_magic);
+
+        return magic == TMPFS_MAGIC || magic == RAMFS_MAGIC;
+}
+
+static __always_inline bool dentry_named(struct dentry *d, const char *want, int len) {
+        char buf[8] = {};
+
+        if (bpf_probe_read_kernel_str(buf, sizeof(buf), BPF_CORE_READ(d, d_name.name)) != len + 1)
+                return false;
+        for (int i = 0; i < len && i < (int) sizeof(buf); i++)
+                if (buf[i] != want[i])
+                        return false;
+        return true;
+}
+
+#define DENTRY_NAMED(d, lit) dentry_named((d), (lit), sizeof(lit) - 1)
+
+static __always_inline struct mount *file_mount(struct file *file) {
+        struct vfsmount *vm = BPF_CORE_READ(file, f_path.mnt);
+
+        return (void *) vm - bpf_core_field_offset(struct mount, mnt);
+}
+
+/* Mounted at .../dev/shm or .../run/shm in whatever mount namespace: a
+ * container runtime gives every container a fresh tmpfs there, which the
+ * daemon, in the host's namespace, never sees. The name is the mount point's
+ * and its parent's; /dev is often a mount of its own, then the parent is
+ * that mount's mount point. Someone mounting a tmpfs at such a path
+ * elsewhere only makes their own files count as shm. */
+static __always_inline bool mounted_at_shm(struct file *file) {
+        struct mount *m = file_mount(file), *parent = BPF_CORE_READ(m, mnt_parent);
+        struct dentry *mp = BPF_CORE_READ(m, mnt_mountpoint), *up;
+
+        if (parent == m || !DENTRY_NAMED(mp, "shm"))
+                return false;
+        up = BPF_CORE_READ(mp, d_parent);
+        if (up == BPF_CORE_READ(parent, mnt.mnt_root))
+                up = BPF_CORE_READ(parent, mnt_mountpoint);
+        return DENTRY_NAMED(up, "dev") || DENTRY_NAMED(up, "run");
+}
+
+/* No path from any root reaches the file's mount: it was lazily unmounted
+ * (mnt_ns cleared) or is an open_tree() clone (an anonymous mount namespace,
+ * which never gets an inode number). */
+static __always_inline bool mount_detached(struct file *file) {
+        struct mnt_namespace *ns = BPF_CORE_READ(file_mount(file), mnt_ns);
+
+        return !ns || BPF_CORE_READ(ns, ns.inum) == 0;
+}
+
+/* overlayfs copies the link count of the real inode when it creates its own,
+ * so a file removed from the upper layer behind the overlay's back still
+ * shows 1. Judge the real one: in struct ovl_inode (fs/overlayfs/ovl_entry.h,
+ * a module, so not in vmlinux BTF) the upper dentry directly follows the
+ * embedded struct inode, in every kernel since 4.13. A pointer that does not
+ * lead to a real, non-overlay inode is not trusted. */
+static __always_inline bool overlay_upper_unlinked(struct inode *inode) {
+        struct dentry *upper = NULL;
+        struct inode *real;
+
+        bpf_probe_read_kernel(&upper, sizeof(upper), (void *) inode + bpf_core_type_size(struct inode));
+        if (!upper)
+                return false;
+        real = BPF_CORE_READ(upper, d_inode);
+        if (!real || BPF_CORE_READ(real, i_sb, s_magic) == OVERLAYFS_SUPER_MAGIC ||
+            BPF_CORE_READ(real, i_ino) == 0)
+                return false;
+        return BPF_CORE_READ(real, __i_nlink) == 0;
+}
+
 static __always_inline void classify(struct file *file, const struct fl_config *cfg, struct fl_file *ret) {
         struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
         struct inode *inode = BPF_CORE_READ(file, f_inode);
@@ -113,16 +189,39 @@ static __always_inline void classify(struct file *file, const struct fl_config *
                 return;
         }
 
-        /* POSIX shm objects, linked or not: matched by the superblock of the
-         * /dev/shm and /run/shm mounts that user space found at start, never by a
-         * path string that a bind mount or a symlink could fake. */
+        /* POSIX shm objects, linked or not: the superblocks of the /dev/shm and
+         * /run/shm mounts that user space found at start, and any tmpfs mounted
+         * at such a place in another mount namespace; never a path string that
+         * a bind mount or a symlink could fake. */
         for (int i = 0; i < FL_SHM_DEVS_MAX; i++)
                 if (i < (int) n_shm && cfg->shm_devs[i] == ret->dev) {
                         ret->kind = FL_KIND_SHM;
                         return;
                 }
+        if (memory_fs(sb) && mounted_at_shm(file)) {
+                ret->kind = FL_KIND_SHM;
+                return;
+        }
 
-        ret->kind = nlink == 0 ? FL_KIND_DELETED : FL_KIND_ORDINARY;
+        if (nlink == 0 || (BPF_CORE_READ(sb, s_magic) == OVERLAYFS_SUPER_MAGIC && overlay_upper_unlinked(inode))) {
+                ret->kind = FL_KIND_DELETED;
+                return;
+        }
+
+        /* A tmpfs (or FUSE, or any file system) that an unprivileged user
+         * mounted in a user namespace of their own: nothing on the host's
+         * disks holds it. */
+        if (BPF_CORE_READ(sb, s_user_ns, level) > 0) {
+                ret->kind = FL_KIND_USERNS;
+                return;
+        }
+
+        if (memory_fs(sb) && mount_detached(file)) {
+                ret->kind = FL_KIND_DETACHED;
+                return;
+        }
+
+        ret->kind = FL_KIND_ORDINARY;
 }
 
 static __always_inline unsigned int task_pidns_level(struct task_struct *task) {
@@ -157,11 +256,14 @@ static __always_inline bool profile_allows(__u32 profile, struct task_struct *ta
         }
 }
 
-/* The event, and the counters. COMM is the task's name before the exec when
- * the task's own comm is already the new image's (tracepoint), else NULL. */
-static __always_inline void report(struct task_struct *task, struct linux_binprm *bprm, const struct fl_file *f,
-                                   __u32 profile, __u32 backend, __u32 action, __u32 flags, const char *comm) {
+/* The event, and the counters. PATH is the path given to exec (NULL for a
+ * mapping). COMM is the task's name before the exec when the task's own comm
+ * is already the new image's (tracepoint), else NULL. */
+static __always_inline void report(struct task_struct *task, const char *path, const struct fl_file *f,
+                                   __u32 profile, __u32 backend, __u32 op, __u32 action, __u32 flags,
+                                   const char *comm) {
         struct dentry *dentry = f->dentry;
+        struct file *exe = BPF_CORE_READ(task, mm, exe_file);
         struct task_struct *parent;
         struct fl_event *e;
         struct upid up;
@@ -197,6 +299,10 @@ static __always_inline void report(struct task_struct *task, struct linux_binprm
         e->action = action;
         e->profile = profile;
         e->backend = backend;
+        e->op = op;
+        e->prog_inode = BPF_CORE_READ(exe, f_inode, i_ino);
+        e->prog_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+        bpf_probe_read_kernel_str(e->program, sizeof(e->program), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
         if (comm) {
                 bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), comm);
                 bpf_get_current_comm(e->exec_comm, sizeof(e->exec_comm));
@@ -204,7 +310,8 @@ static __always_inline void report(struct task_struct *task, struct linux_binprm
                 bpf_get_current_comm(e->comm, sizeof(e->comm));
         BPF_CORE_READ_STR_INTO(&e->parent_comm, parent, comm);
         bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(dentry, d_name.name));
-        bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
+        if (path)
+                bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
 
         bpf_ringbuf_submit(e, 0);
 }

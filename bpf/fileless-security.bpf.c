@@ -9,6 +9,18 @@
 
 #include "fileless-common.bpf.h"
 
+/* 0 or -EPERM, in a form the verifier can bound: 6.12 requires an LSM
+ * program's return value to be provably in [-4095, 0], and clang would
+ * otherwise compute "allow ? 0 : -1" as a negation it cannot follow. */
+static __always_inline int verdict(bool allow) {
+        int r = allow ? 0 : -EPERM;
+
+        barrier_var(r);
+        if (r != 0)
+                return -EPERM;
+        return 0;
+}
+
 #ifdef FL_FMOD_RET
 #define FL_HOOK(lsm_hook, security_fn) SEC("fmod_ret/" #security_fn)
 #define FL_BACKEND_SELF FL_BACKEND_FMOD_RET
@@ -45,7 +57,72 @@ int BPF_PROG(fl_bprm_check, struct linux_binprm *bprm, int ret) {
                 flags |= FL_EVENT_SCRIPT;
 
         allow = profile_allows(cfg->profile, task);
-        report(task, bprm, &f, cfg->profile, FL_BACKEND_SELF, allow ? FL_ACTION_ALLOWED : FL_ACTION_DENIED, flags,
+        report(task, BPF_CORE_READ(bprm, filename), &f, cfg->profile, FL_BACKEND_SELF, FL_OP_EXEC,
+               allow ? FL_ACTION_ALLOWED : FL_ACTION_DENIED, flags, NULL);
+        return verdict(allow);
+}
+
+/* Code mapped from a fileless file without an exec of it: the dynamic
+ * loader run as a program, dlopen(), LD_PRELOAD and LD_AUDIT, and a program
+ * interpreter (PT_INTERP) that the kernel's ELF loader maps itself. They all
+ * map the file privately with PROT_EXEC. A MAP_SHARED executable mapping is
+ * a process running code it writes itself (the JIT double mapping of .NET or
+ * libffi: one memfd mapped writable and executable), which is no more
+ * fileless than anonymous executable memory, and out of scope: systemd's
+ * MemoryDenyWriteExecute= is the tool for that. */
+static __always_inline int judge_mapping(struct file *file, __u32 op) {
+        struct task_struct *task = bpf_get_current_task_btf();
+        const struct fl_config *cfg;
+        struct fl_file f;
+        bool allow;
+
+        cfg = config_get();
+        if (!cfg)
+                return -EPERM;
+        classify(file, cfg, &f);
+        if (f.kind == FL_KIND_ORDINARY)
+                return 0;
+        allow = profile_allows(cfg->profile, task);
+        report(task, NULL, &f, cfg->profile, FL_BACKEND_SELF, op, allow ? FL_ACTION_ALLOWED : FL_ACTION_DENIED, 0,
                NULL);
-        return allow ? 0 : -EPERM;
+        return verdict(allow);
+}
+
+#define PROT_EXEC 0x4
+#define MAP_TYPE 0x0f
+#define MAP_PRIVATE 0x02
+#define VM_EXEC 0x4
+#define VM_SHARED 0x8
+
+/* The LSM hook gets the protection after READ_IMPLIES_EXEC as well as the
+ * one asked for; security_mmap_file() only the latter, which is what the LSM
+ * hook's caller started from. */
+FL_HOOK(mmap_file, security_mmap_file)
+#ifdef FL_FMOD_RET
+int BPF_PROG(fl_mmap_file, struct file *file, unsigned long prot, unsigned long flags, int ret) {
+#else
+int BPF_PROG(fl_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot, unsigned long flags,
+             int ret) {
+#endif
+        if (ret != 0)
+                return ret;
+        if (!file || !(prot & PROT_EXEC) || (flags & MAP_TYPE) != MAP_PRIVATE)
+                return 0;
+        return judge_mapping(file, FL_OP_MMAP);
+}
+
+FL_HOOK(file_mprotect, security_file_mprotect)
+int BPF_PROG(fl_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot, int ret) {
+        unsigned long vm_flags;
+        struct file *file;
+
+        if (ret != 0)
+                return ret;
+        if (!(prot & PROT_EXEC))
+                return 0;
+        vm_flags = BPF_CORE_READ(vma, vm_flags);
+        file = BPF_CORE_READ(vma, vm_file);
+        if (!file || (vm_flags & (VM_EXEC | VM_SHARED)))
+                return 0;
+        return judge_mapping(file, FL_OP_MPROTECT);
 }

@@ -192,7 +192,8 @@ int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
         action = FL_ACTION_ALLOWED;
         if (!profile_allows(cfg->profile, task))
                 action = bpf_send_signal(SIGKILL) == 0 ? FL_ACTION_KILLED : FL_ACTION_KILL_FAILED;
-        report(task, bprm, &f, cfg->profile, FL_BACKEND_TRACEPOINT, action, flags, old ? old->comm : NULL);
+        report(task, BPF_CORE_READ(bprm, filename), &f, cfg->profile, FL_BACKEND_TRACEPOINT, FL_OP_EXEC, action,
+               flags, old ? old->comm : NULL);
 done:
         if (old)
                 bpf_task_storage_delete(&fl_tasks, task);

@@ -14,6 +14,7 @@
 #define FL_COMM_LEN 16
 #define FL_NAME_LEN 256
 #define FL_PATH_LEN 256
+#define FL_PROGRAM_LEN 64
 #define FL_SHM_DEVS_MAX 4
 
 enum fl_kind {
@@ -22,7 +23,17 @@ enum fl_kind {
         FL_KIND_SHM,
         FL_KIND_TMPFILE,
         FL_KIND_DELETED,
+        FL_KIND_USERNS,   /* on a superblock a non-initial user namespace owns (a user's own tmpfs) */
+        FL_KIND_DETACHED, /* on tmpfs or ramfs behind a mount no path reaches (lazily unmounted, a clone) */
         _FL_KIND_MAX,
+};
+
+/* What the task was doing with the file. */
+enum fl_op {
+        FL_OP_EXEC = 0,
+        FL_OP_MMAP,     /* a private executable mapping: a loader at work */
+        FL_OP_MPROTECT, /* PROT_EXEC added to a private mapping */
+        _FL_OP_MAX,
 };
 
 /* 0 is deliberately not a profile: a config entry that was never written
@@ -77,6 +88,8 @@ struct fl_event {
         __u64 inode;
         __u64 dev;       /* s_dev, kernel encoding (major << 20 | minor) */
         __u64 cgroup_id;
+        __u64 prog_inode; /* the acting task's own executable */
+        __u64 prog_dev;
         __u32 pidns;     /* inode of the exec'ing task's active pid namespace */
         __u32 pidns_level;
         __u32 pid;       /* tgid, as seen from the initial pid namespace */
@@ -88,9 +101,12 @@ struct fl_event {
         __u8 action;     /* enum fl_action */
         __u8 profile;    /* enum fl_profile in force */
         __u8 backend;    /* enum fl_backend */
+        __u8 op;         /* enum fl_op */
+        __u8 pad[7];
         char comm[FL_COMM_LEN];      /* the task's name before the exec */
         char exec_comm[FL_COMM_LEN]; /* tracepoint: the name the new image got; empty otherwise */
         char parent_comm[FL_COMM_LEN];
+        char program[FL_PROGRAM_LEN]; /* the basename of the acting task's own executable */
         char name[FL_NAME_LEN]; /* the file's own dentry name: memfd:x, #1234, old basename */
-        char path[FL_PATH_LEN]; /* the path given to exec (bprm->filename) */
+        char path[FL_PATH_LEN]; /* the path given to exec (bprm->filename); empty for a mapping */
 };

@@ -37,8 +37,8 @@ void fl_objects_done(FlObjects *o) {
                 return 0;                                                                            \
         }
 
-DEFINE_OBJECTS_OPEN(fileless_lsm_bpf, s->progs.fl_bprm_check)
-DEFINE_OBJECTS_OPEN(fileless_fmod_bpf, s->progs.fl_bprm_check)
+DEFINE_OBJECTS_OPEN(fileless_lsm_bpf, s->progs.fl_bprm_check, s->progs.fl_mmap_file, s->progs.fl_file_mprotect)
+DEFINE_OBJECTS_OPEN(fileless_fmod_bpf, s->progs.fl_bprm_check, s->progs.fl_mmap_file, s->progs.fl_file_mprotect)
 DEFINE_OBJECTS_OPEN(fileless_tp_bpf, s->progs.fl_task_rename, s->progs.fl_sched_exec)
 
 static const BackendInfo backend_info[] = {

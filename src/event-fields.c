@@ -18,6 +18,10 @@ static int get_action(const struct fl_event *e, const EventContext *ctx, EventVa
         return get_name(action_to_string(e->action), ret);
 }
 
+static int get_operation(const struct fl_event *e, const EventContext *ctx, EventValue *ret) {
+        return get_name(op_to_string(e->op), ret);
+}
+
 static int get_kind(const struct fl_event *e, const EventContext *ctx, EventValue *ret) {
         return get_name(kind_to_string(e->kind), ret);
 }
@@ -87,8 +91,10 @@ static int get_timestamp(const struct fl_event *e, const EventContext *ctx, Even
 const EventFieldInfo event_field_table[_EVENT_FIELD_MAX] = {
         [EVENT_ACTION] = { "FILELESS_ACTION", "Action", EVENT_TYPE_STRING, .get = get_action,
                            .description = "allowed, denied (EPERM), killed (SIGKILL), or kill-failed" },
+        [EVENT_OPERATION] = { "FILELESS_OPERATION", "Operation", EVENT_TYPE_STRING, .get = get_operation,
+                              .description = "exec, or mmap and mprotect for code mapped without an exec" },
         [EVENT_KIND] = { "FILELESS_KIND", "Kind", EVENT_TYPE_STRING, .get = get_kind,
-                         .description = "memfd, shm, tmpfile or deleted" },
+                         .description = "memfd, shm, tmpfile, deleted, userns or detached" },
         [EVENT_PROFILE] = { "FILELESS_PROFILE", "Profile", EVENT_TYPE_STRING, .get = get_profile,
                             .description = "the profile that decided" },
         [EVENT_BACKEND] = { "FILELESS_BACKEND", "Backend", EVENT_TYPE_STRING, .get = get_backend,
@@ -108,10 +114,12 @@ const EventFieldInfo event_field_table[_EVENT_FIELD_MAX] = {
                               .description = "the name the new image was given (tracepoint backend)" },
         [EVENT_PARENT_COMM] = { "FILELESS_PARENT_COMM", "ParentComm", EVENT_TYPE_STRING, RAW(parent_comm),
                                 .description = "the parent's name" },
+        [EVENT_PROGRAM] = { "FILELESS_PROGRAM", "Program", EVENT_TYPE_STRING, RAW(program),
+                            .description = "the file name of the program that did it" },
         [EVENT_FILE_NAME] = { "FILELESS_FILE_NAME", "FileName", EVENT_TYPE_STRING, .get = get_file_name,
                               .description = "the file's own name: memfd:NAME, #INODE, a /dev/shm path, an old basename" },
         [EVENT_EXEC_PATH] = { "FILELESS_EXEC_PATH", "ExecPath", EVENT_TYPE_STRING, RAW(path),
-                              .description = "the path given to exec" },
+                              .description = "the path given to exec; empty for a mapping" },
         [EVENT_INODE] = { "FILELESS_INODE", "Inode", EVENT_TYPE_U64, RAW(inode), .description = "inode number" },
         [EVENT_DEVICE] = { "FILELESS_DEVICE", "Device", EVENT_TYPE_DEVICE, RAW(dev),
                            .description = "device of the file's superblock" },
@@ -296,14 +304,16 @@ static const char *verb(int action) {
  * make the line read as if another process, or nobody, did it. */
 static int compose_message(const struct fl_event *e, EventRecord *r) {
         const char *path = r->values[EVENT_EXEC_PATH].str;
+        bool exec = e->op == FL_OP_EXEC;
 
         return asprintf(&r->message,
-                        "%s fileless execution by pid %u (\"%s\"), uid %u: %s%s \"%s\" via \"%s\"; profile %s, "
-                        "backend %s",
-                        verb(e->action), e->pid, r->values[EVENT_COMM].str, e->uid,
+                        "%s fileless %s%s%s by pid %u (\"%s\", program \"%s\"), uid %u: %s%s \"%s\"%s%s%s; "
+                        "profile %s, backend %s",
+                        verb(e->action), exec ? "execution" : "executable mapping (", exec ? "" : r->values[EVENT_OPERATION].str,
+                        exec ? "" : ")", e->pid, r->values[EVENT_COMM].str, r->values[EVENT_PROGRAM].str, e->uid,
                         e->flags & FL_EVENT_SCRIPT ? "#! script in " : "", r->values[EVENT_KIND].str,
-                        r->values[EVENT_FILE_NAME].str, isempty(path) ? "-" : path, r->values[EVENT_PROFILE].str,
-                        r->values[EVENT_BACKEND].str) < 0
+                        r->values[EVENT_FILE_NAME].str, exec ? " via \"" : "", exec ? (isempty(path) ? "-" : path) : "",
+                        exec ? "\"" : "", r->values[EVENT_PROFILE].str, r->values[EVENT_BACKEND].str) < 0
                        ? -ENOMEM
                        : 0;
 }
@@ -321,7 +331,7 @@ int event_record_from_kernel(const struct fl_event *e, const EventContext *ctx, 
                 r.values[f].set = k > 0;
         }
 
-        r.priority = e->action == FL_ACTION_ALLOWED ? LOG_NOTICE : LOG_WARNING;
+        r.priority = e->action == FL_ACTION_ALLOWED ? LOG_NOTICE : e->action == FL_ACTION_KILL_FAILED ? LOG_ERR : LOG_WARNING;
         k = compose_message(e, &r);
         if (k < 0) {
                 event_record_done(&r);

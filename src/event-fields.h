@@ -22,6 +22,7 @@ typedef enum EventFieldType {
 
 typedef enum EventField {
         EVENT_ACTION,
+        EVENT_OPERATION,
         EVENT_KIND,
         EVENT_PROFILE,
         EVENT_BACKEND,
@@ -33,6 +34,7 @@ typedef enum EventField {
         EVENT_COMM,
         EVENT_EXEC_COMM,
         EVENT_PARENT_COMM,
+        EVENT_PROGRAM,
         EVENT_FILE_NAME,
         EVENT_EXEC_PATH,
         EVENT_INODE,

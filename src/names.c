@@ -21,6 +21,8 @@ static const char *const kind_table[_FL_KIND_MAX] = {
         [FL_KIND_SHM] = "shm",
         [FL_KIND_TMPFILE] = "tmpfile",
         [FL_KIND_DELETED] = "deleted",
+        [FL_KIND_USERNS] = "userns",
+        [FL_KIND_DETACHED] = "detached",
 };
 
 static const char *const action_table[_FL_ACTION_MAX] = {
@@ -28,6 +30,12 @@ static const char *const action_table[_FL_ACTION_MAX] = {
         [FL_ACTION_DENIED] = "denied",
         [FL_ACTION_KILLED] = "killed",
         [FL_ACTION_KILL_FAILED] = "kill-failed",
+};
+
+static const char *const op_table[_FL_OP_MAX] = {
+        [FL_OP_EXEC] = "exec",
+        [FL_OP_MMAP] = "mmap",
+        [FL_OP_MPROTECT] = "mprotect",
 };
 
 static const char *lookup(const char *const *table, size_t n, int i) {
@@ -75,4 +83,8 @@ const char *kind_to_string(int kind) {
 
 const char *action_to_string(int action) {
         return lookup(action_table, ELEMENTSOF(action_table), action);
+}
+
+const char *op_to_string(int op) {
+        return lookup(op_table, ELEMENTSOF(op_table), op);
 }

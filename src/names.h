@@ -26,3 +26,4 @@ const char *backend_choice_to_string(int choice);
 const char *backend_to_string(int backend);
 const char *kind_to_string(int kind);
 const char *action_to_string(int action);
+const char *op_to_string(int op);
