@@ -256,12 +256,32 @@ static __always_inline bool profile_allows(__u32 profile, struct task_struct *ta
         }
 }
 
+/* What the tracepoint backend remembers of a task from before its exec: by
+ * sched_process_exec the kernel has renamed the task after the new image and
+ * replaced its executable. */
+struct fl_task {
+        __u32 known;       /* FL_TASK_* */
+        __u32 script_kind; /* the #! script found on the way, if FL_TASK_SCRIPT */
+        __u64 exe_inode;
+        __u64 exe_dev;
+        __u64 script_inode;
+        __u64 script_dev;
+        __u64 mapping;     /* the file of an mmap() judged on entry, not to be judged again on exit */
+        char comm[FL_COMM_LEN];
+        char program[FL_PROGRAM_LEN];
+        char script_name[FL_NAME_LEN];
+};
+
+#define FL_TASK_COMM 0x1U
+#define FL_TASK_EXE 0x2U
+#define FL_TASK_SCRIPT 0x4U
+
 /* The event, and the counters. PATH is the path given to exec (NULL for a
- * mapping). COMM is the task's name before the exec when the task's own comm
- * is already the new image's (tracepoint), else NULL. */
+ * mapping). RENAMED: the task already is the new image (the tracepoint
+ * backend's exec), and PRE, if not NULL, is what was known of it before. */
 static __always_inline void report(struct task_struct *task, const char *path, const struct fl_file *f,
                                    __u32 profile, __u32 backend, __u32 op, __u32 action, __u32 flags,
-                                   const char *comm) {
+                                   bool renamed, const struct fl_task *pre) {
         struct dentry *dentry = f->dentry;
         struct file *exe = BPF_CORE_READ(task, mm, exe_file);
         struct task_struct *parent;
@@ -300,16 +320,29 @@ static __always_inline void report(struct task_struct *task, const char *path, c
         e->profile = profile;
         e->backend = backend;
         e->op = op;
-        e->prog_inode = BPF_CORE_READ(exe, f_inode, i_ino);
-        e->prog_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
-        bpf_probe_read_kernel_str(e->program, sizeof(e->program), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
-        if (comm) {
-                bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), comm);
+        if (renamed) {
+                if (pre && (pre->known & FL_TASK_EXE)) {
+                        e->prog_inode = pre->exe_inode;
+                        e->prog_dev = pre->exe_dev;
+                        __builtin_memcpy(e->program, pre->program, sizeof(e->program));
+                }
+        } else {
+                e->prog_inode = BPF_CORE_READ(exe, f_inode, i_ino);
+                e->prog_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+                bpf_probe_read_kernel_str(e->program, sizeof(e->program),
+                                          BPF_CORE_READ(exe, f_path.dentry, d_name.name));
+        }
+        if (renamed) {
+                if (pre && (pre->known & FL_TASK_COMM))
+                        __builtin_memcpy(e->comm, pre->comm, sizeof(e->comm));
                 bpf_get_current_comm(e->exec_comm, sizeof(e->exec_comm));
         } else
                 bpf_get_current_comm(e->comm, sizeof(e->comm));
         BPF_CORE_READ_STR_INTO(&e->parent_comm, parent, comm);
-        bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(dentry, d_name.name));
+        if (dentry)
+                bpf_probe_read_kernel_str(e->name, sizeof(e->name), BPF_CORE_READ(dentry, d_name.name));
+        else if (pre && (pre->known & FL_TASK_SCRIPT))
+                __builtin_memcpy(e->name, pre->script_name, sizeof(e->name));
         if (path)
                 bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
 

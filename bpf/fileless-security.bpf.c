@@ -58,7 +58,7 @@ int BPF_PROG(fl_bprm_check, struct linux_binprm *bprm, int ret) {
 
         allow = profile_allows(cfg->profile, task);
         report(task, BPF_CORE_READ(bprm, filename), &f, cfg->profile, FL_BACKEND_SELF, FL_OP_EXEC,
-               allow ? FL_ACTION_ALLOWED : FL_ACTION_DENIED, flags, NULL);
+               allow ? FL_ACTION_ALLOWED : FL_ACTION_DENIED, flags, false, NULL);
         return verdict(allow);
 }
 
@@ -84,7 +84,7 @@ static __always_inline int judge_mapping(struct file *file, __u32 op) {
                 return 0;
         allow = profile_allows(cfg->profile, task);
         report(task, NULL, &f, cfg->profile, FL_BACKEND_SELF, op, allow ? FL_ACTION_ALLOWED : FL_ACTION_DENIED, 0,
-               NULL);
+               false, NULL);
         return verdict(allow);
 }
 

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Backend "tracepoint": for kernels without the BPF LSM. sched_process_exec
- * fires after the point of no return but before the new image runs a single
- * user-space instruction; SIGKILL sent here is fatal before that. */
+/* Backend "tracepoint": for kernels with neither the BPF LSM nor BPF
+ * trampolines. sched_process_exec fires after the point of no return but
+ * before the new image runs a single user-space instruction; SIGKILL sent
+ * there is fatal before that. What it cannot see any more (the task's name
+ * and executable before the exec, a #! script's own file) is collected
+ * earlier on the way, at sched_prepare_exec (6.10 and later) or task_rename. */
 
 #include "fileless-common.bpf.h"
 
@@ -98,11 +101,9 @@ static __always_inline struct file *script_file(struct task_struct *task, const 
         return f;
 }
 
-/* A script run by its path is gone by now and BPF cannot resolve a path, so
- * for the one kind that has a well-known place we fall back on the path the
- * exec was given. A script reached through a symlink, a bind mount or a
- * relative path from inside /dev/shm escapes this: only the lsm backend,
- * which sees the script itself, catches those. */
+/* A script run by its path: on kernels where neither sched_prepare_exec nor
+ * the pending release below shows the script, fall back on the path the exec
+ * was given for the one kind with a well-known place. */
 static __always_inline bool path_in_shm(const struct fl_config *cfg, const char *path) {
         int i = 0;
 
@@ -111,16 +112,66 @@ static __always_inline bool path_in_shm(const struct fl_config *cfg, const char 
         return SKIP(path, &i, "/dev/shm/") || SKIP(path, &i, "/run/shm/");
 }
 
-/* The script of a #! exec, if it is fileless. */
+/* key: a task; value: what it was before its exec. */
+struct {
+        __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __type(key, int);
+        __type(value, struct fl_task);
+} fl_tasks SEC(".maps");
+
+/* The callback of a deferred fput(). __weak: a kernel whose kallsyms lacks it
+ * leaves it 0, and the scan below is skipped. */
+extern const void ____fput __ksym __weak;
+
+struct file___6_1 {
+        union {
+                struct callback_head fu_rcuhead;
+        } f_u;
+} __attribute__((preserve_access_index));
+
+#define TASK_WORKS_MAX 48
+
+/* The #! script of this exec: when binfmt_script hands over to the
+ * interpreter, exec drops its own reference to the script's file, which it
+ * always opened itself (also for /proc/self/fd/N or execveat()), so the last
+ * fput() is deferred to the task's return to user space and the file waits on
+ * current->task_works. Nothing else of this exec is queued before it (the
+ * list is empty at the syscall's entry, the close-on-exec files and the old
+ * image's mappings come later and go to the head), so it is the oldest
+ * ____fput entry: the tail. Found by the file itself, whatever path spelling
+ * the exec used. io_uring's cancellation at the point of no return runs the
+ * list, which is why sched_prepare_exec, before it, is the place to look. */
+static __always_inline struct file *pending_script(struct task_struct *task) {
+        struct callback_head *cb = BPF_CORE_READ(task, task_works);
+        struct file *found = NULL;
+        unsigned long off;
+
+        if (!&____fput)
+                return NULL;
+        off = bpf_core_field_exists(struct file, f_task_work) ? bpf_core_field_offset(struct file, f_task_work)
+                                                              : bpf_core_field_offset(struct file___6_1, f_u);
+        for (int i = 0; i < TASK_WORKS_MAX && cb; i++) {
+                if (BPF_CORE_READ(cb, func) == (void *) &____fput)
+                        found = (void *) cb - off;
+                cb = BPF_CORE_READ(cb, next);
+        }
+        return found;
+}
+
+/* The script of a #! exec, if it is fileless, from the pending release or
+ * else from the exec path. */
 static __always_inline bool classify_script(struct task_struct *task, struct linux_binprm *bprm,
                                             const struct fl_config *cfg, struct fl_file *f, __u32 *flags) {
         char path[FDPATH_MAX] = {};
         struct file *script;
 
-        if (bpf_probe_read_kernel_str(path, sizeof(path), BPF_CORE_READ(bprm, filename)) < 0)
-                return false;
-
-        script = script_file(task, path);
+        script = pending_script(task);
+        if (!script) {
+                if (bpf_probe_read_kernel_str(path, sizeof(path), BPF_CORE_READ(bprm, filename)) < 0)
+                        return false;
+                script = script_file(task, path);
+        }
         if (script) {
                 classify(script, cfg, f);
                 *flags = FL_EVENT_SCRIPT;
@@ -134,29 +185,57 @@ static __always_inline bool classify_script(struct task_struct *task, struct lin
         return false;
 }
 
-/* The task's name before the exec: by sched_process_exec the kernel has renamed
- * it after the new image ("3" for /proc/self/fd/3). task_rename fires inside
- * that rename with the old name still in task->comm; it is kept here until
- * the exec is judged. A rename by prctl() is overwritten by the next exec's. */
-struct fl_task {
-        char comm[FL_COMM_LEN];
-};
+static __always_inline bool substituted(struct linux_binprm *bprm) {
+        /* bprm->interp differs from bprm->filename only when a binary handler
+         * (binfmt_script, binfmt_misc) substituted an interpreter. */
+        return BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename);
+}
 
-/* key: a task; value: its name before its last rename. */
-struct {
-        __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-        __uint(map_flags, BPF_F_NO_PREALLOC);
-        __type(key, int);
-        __type(value, struct fl_task);
-} fl_tasks SEC(".maps");
+/* 6.10 and later: at the point of no return, the task still has its old name
+ * and executable, and a #! script is still on its way out. */
+SEC("tp_btf/sched_prepare_exec")
+int BPF_PROG(fl_prepare_exec, struct task_struct *task, struct linux_binprm *bprm) {
+        const struct fl_config *cfg = config_get();
+        struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+        struct fl_file f;
+        struct fl_task *t;
+        __u32 flags;
 
+        t = bpf_task_storage_get(&fl_tasks, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+        if (!t)
+                return 0;
+        t->known = FL_TASK_COMM | FL_TASK_EXE;
+        BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
+        t->exe_inode = BPF_CORE_READ(exe, f_inode, i_ino);
+        t->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+        bpf_probe_read_kernel_str(t->program, sizeof(t->program), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
+
+        if (cfg && substituted(bprm) && classify_script(task, bprm, cfg, &f, &flags) && !(flags & FL_EVENT_BY_PATH)) {
+                struct dentry *d = f.dentry;
+
+                t->known |= FL_TASK_SCRIPT;
+                t->script_kind = f.kind;
+                t->script_inode = f.ino;
+                t->script_dev = f.dev;
+                bpf_probe_read_kernel_str(t->script_name, sizeof(t->script_name), BPF_CORE_READ(d, d_name.name));
+        }
+        return 0;
+}
+
+/* Before 6.10: task_rename fires inside the exec's rename with the old name
+ * still in task->comm. The executable is replaced before it, so on those
+ * kernels an event cannot name the program that did the exec. */
 SEC("tp_btf/task_rename")
 int BPF_PROG(fl_task_rename, struct task_struct *task, const char *comm) {
         struct fl_task *t;
 
+        if (task != bpf_get_current_task_btf() || !BPF_CORE_READ_BITFIELD_PROBED(task, in_execve))
+                return 0;
         t = bpf_task_storage_get(&fl_tasks, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
-        if (t)
-                BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
+        if (!t || (t->known & FL_TASK_COMM))
+                return 0;
+        t->known |= FL_TASK_COMM;
+        BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
         return 0;
 }
 
@@ -164,11 +243,11 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
         struct task_struct *task = bpf_get_current_task_btf();
         const struct fl_config *cfg;
-        struct fl_task *old;
-        struct fl_file f;
+        struct fl_task *pre;
+        struct fl_file f = {};
         __u32 flags = 0, action;
 
-        old = bpf_task_storage_get(&fl_tasks, task, NULL, 0);
+        pre = bpf_task_storage_get(&fl_tasks, task, NULL, 0);
 
         cfg = config_get();
         if (!cfg) {
@@ -176,26 +255,29 @@ int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
                 return 0;
         }
 
-        /* bprm->interp differs from bprm->filename only when a binary handler
-         * (binfmt_script, binfmt_misc) substituted an interpreter: then look at
-         * the script first, the event names it and not its interpreter. */
-        if (BPF_CORE_READ(bprm, interp) == BPF_CORE_READ(bprm, filename) ||
-            !classify_script(task, bprm, cfg, &f, &flags)) {
+        /* The script first: the event names it, not its interpreter. */
+        if (pre && (pre->known & FL_TASK_SCRIPT)) {
+                f = (struct fl_file) { .ino = pre->script_inode, .dev = pre->script_dev, .kind = pre->script_kind };
+                flags = FL_EVENT_SCRIPT;
+        } else if (!substituted(bprm) || !classify_script(task, bprm, cfg, &f, &flags)) {
                 flags = 0;
                 classify(BPF_CORE_READ(bprm, file), cfg, &f);
                 if (f.kind == FL_KIND_ORDINARY)
                         goto done;
         }
 
-        /* The kill can fail (the signal cannot be queued): then say so rather
-         * than report a kill that did not happen. */
+        /* The kill can fail (bpf_send_signal() defers it, and only one
+         * deferred signal per CPU can be pending): then say so rather than
+         * report a kill that did not happen. */
         action = FL_ACTION_ALLOWED;
         if (!profile_allows(cfg->profile, task))
                 action = bpf_send_signal(SIGKILL) == 0 ? FL_ACTION_KILLED : FL_ACTION_KILL_FAILED;
         report(task, BPF_CORE_READ(bprm, filename), &f, cfg->profile, FL_BACKEND_TRACEPOINT, FL_OP_EXEC, action,
-               flags, old ? old->comm : NULL);
+               flags, true, pre);
 done:
-        if (old)
+        if (pre)
                 bpf_task_storage_delete(&fl_tasks, task);
         return 0;
 }
+
+#include "fileless-tp-mappings.bpf.h"

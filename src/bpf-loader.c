@@ -136,7 +136,7 @@ static int take_link(FlBpf *b, const struct bpf_program *prog) {
         return r;
 }
 
-static int load_and_attach(FlBpf *b, int backend, int profile) {
+static int load_and_attach(FlBpf *b, int backend, int profile, const FlOptions *opts) {
         _cleanup_(fl_objects_done) FlObjects o = {};
         struct fl_config c;
         int r;
@@ -144,6 +144,11 @@ static int load_and_attach(FlBpf *b, int backend, int profile) {
         r = backend_info_get(backend)->open(&o);
         if (r < 0)
                 return r;
+        /* A program for a tracepoint this kernel lacks would fail the whole
+         * object: leave out what is not wanted here. */
+        for (size_t i = 0; i < o.n_progs; i++)
+                if (!fl_program_wanted(&o.progs[i], opts))
+                        (void) bpf_program__set_autoload(o.progs[i].prog, false);
         r = bpf_object__load(o.obj);
         if (r < 0)
                 return r;
@@ -163,7 +168,9 @@ static int load_and_attach(FlBpf *b, int backend, int profile) {
                 goto fail;
 
         for (size_t i = 0; i < o.n_progs; i++) {
-                r = take_link(b, o.progs[i]);
+                if (!fl_program_wanted(&o.progs[i], opts))
+                        continue;
+                r = take_link(b, o.progs[i].prog);
                 if (r < 0)
                         goto fail;
         }
@@ -278,7 +285,7 @@ static int explain_load_error(int r, int backend, const char *context) {
 }
 
 /* Tries the backends CHOICE allows, in order, until one is attached. */
-static int load_any(FlBpf *b, int choice, int profile) {
+static int load_any(FlBpf *b, int choice, int profile, const FlOptions *opts) {
         _cleanup_free_ char *lsm_reason = NULL, *fmod_reason = NULL;
         int r;
 
@@ -292,7 +299,7 @@ static int load_any(FlBpf *b, int choice, int profile) {
                                                "Backend lsm was requested, but %s: its programs would attach and "
                                                "never run. Boot with bpf in lsm=, or use backend fmod_ret.",
                                                lsm_reason);
-                r = load_and_attach(b, choice, profile);
+                r = load_and_attach(b, choice, profile, opts);
                 if (r < 0)
                         return explain_load_error(r, choice, lsm_reason);
                 b->reason = strdup("requested");
@@ -303,7 +310,7 @@ static int load_any(FlBpf *b, int choice, int profile) {
          * has BPF trampolines (the same hooks, the same EPERM), else the
          * tracepoint. */
         if (lsm_active(&lsm_reason) > 0) {
-                r = load_and_attach(b, FL_BACKEND_LSM, profile);
+                r = load_and_attach(b, FL_BACKEND_LSM, profile, opts);
                 if (r >= 0) {
                         b->reason = strdup("the BPF LSM is active");
                         return 0;
@@ -312,21 +319,21 @@ static int load_any(FlBpf *b, int choice, int profile) {
                 (void) asprintf(&lsm_reason, "the BPF LSM is listed as active but its program failed to load (%s)",
                                 strerror(-r));
         }
-        r = load_and_attach(b, FL_BACKEND_FMOD_RET, profile);
+        r = load_and_attach(b, FL_BACKEND_FMOD_RET, profile, opts);
         if (r >= 0) {
                 (void) asprintf(&b->reason, "%s; BPF trampolines give the same EPERM", strna(lsm_reason));
                 return 0;
         }
         (void) asprintf(&fmod_reason, "fmod_ret programs on security_bprm_check() failed to load (%s%s)",
                         strerror(-r), r == -EPERM || r == -ENOTSUPP ? ": no BPF trampolines on this kernel" : "");
-        r = load_and_attach(b, FL_BACKEND_TRACEPOINT, profile);
+        r = load_and_attach(b, FL_BACKEND_TRACEPOINT, profile, opts);
         if (r < 0)
                 return explain_load_error(r, FL_BACKEND_TRACEPOINT, NULL);
         (void) asprintf(&b->reason, "%s; %s", strna(lsm_reason), fmod_reason);
         return 0;
 }
 
-int fl_bpf_setup(const char *pin_path, int choice, int profile, FlBpf **ret) {
+int fl_bpf_setup(const char *pin_path, int choice, int profile, const FlOptions *opts, FlBpf **ret) {
         _cleanup_(fl_bpf_freep) FlBpf *b = NULL;
         int r;
 
@@ -351,25 +358,26 @@ int fl_bpf_setup(const char *pin_path, int choice, int profile, FlBpf **ret) {
 
         find_shm_mounts(b);
 
-        r = fl_bpf_try_takeover(b, choice, profile);
+        r = fl_bpf_try_takeover(b, choice, profile, opts);
         if (r < 0)
                 return r;
         if (r > 0) {
                 log_info("Took over the %s programs pinned in %s: enforcement never stopped.",
                          backend_to_string(b->backend), pin_path);
-                *ret = TAKE_PTR(b);
-                return 0;
+                unpin_stale_links(b);
+        } else {
+                r = load_any(b, choice, profile, opts);
+                if (r < 0)
+                        return r;
+                log_info("Using backend %s: %s.", backend_to_string(b->backend), strna(b->reason));
+                r = pin_all(b);
+                if (r < 0)
+                        return r;
         }
 
-        r = load_any(b, choice, profile);
-        if (r < 0)
-                return r;
-        log_info("Using backend %s: %s.", backend_to_string(b->backend), strna(b->reason));
-
-        r = pin_all(b);
-        if (r < 0)
-                return r;
-
+        b->sees_mappings = b->backend != FL_BACKEND_TRACEPOINT || opts->tracepoint_mappings;
+        b->sees_prepare_exec = b->backend != FL_BACKEND_TRACEPOINT ||
+                               libbpf_find_vmlinux_btf_id("sched_prepare_exec", BPF_TRACE_RAW_TP) > 0;
         *ret = TAKE_PTR(b);
         return 0;
 }

@@ -15,7 +15,13 @@ typedef enum FlMap {
         _FL_MAP_MAX,
 } FlMap;
 
-#define FL_LINKS_MAX 4
+#define FL_LINKS_MAX 6
+
+typedef struct FlOptions {
+        /* The tracepoint backend sees executable mappings only through the
+         * raw syscall tracepoints, which cost every system call. */
+        bool tracepoint_mappings;
+} FlOptions;
 
 /* The kernel side of the daemon: the attached programs and their maps,
  * pinned under a directory of bpffs so that enforcement outlives the
@@ -24,6 +30,8 @@ typedef struct FlBpf {
         char *pin_path;
         int backend;              /* enum fl_backend actually in force */
         bool reused;              /* the pins of an earlier instance were taken over */
+        bool sees_mappings;       /* executable mappings are judged too */
+        bool sees_prepare_exec;   /* sched_prepare_exec: the pre-exec executable and a #! script's own file */
         char *reason;             /* why this backend, for the log */
         int map_fds[_FL_MAP_MAX];
         int link_fds[FL_LINKS_MAX];
@@ -37,7 +45,7 @@ typedef struct FlBpf {
 /* Loads, configures, attaches and pins, or takes over what an earlier
  * instance pinned at PIN_PATH. CHOICE is an enum fl_backend_choice. The
  * profile is written before the programs are attached. */
-int fl_bpf_setup(const char *pin_path, int choice, int profile, FlBpf **ret);
+int fl_bpf_setup(const char *pin_path, int choice, int profile, const FlOptions *opts, FlBpf **ret);
 FlBpf *fl_bpf_free(FlBpf *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(FlBpf *, fl_bpf_free);
 

@@ -32,14 +32,37 @@ void fl_objects_done(FlObjects *o) {
                         .obj = s->obj,                                                               \
                         .maps = { s->maps.fl_config, s->maps.fl_stats, s->maps.fl_events },         \
                         .progs = { __VA_ARGS__ },                                                    \
-                        .n_progs = ELEMENTSOF(((struct bpf_program *[]) { __VA_ARGS__ })),           \
+                        .n_progs = ELEMENTSOF(((FlProgram[]) { __VA_ARGS__ })),                      \
                 };                                                                                   \
                 return 0;                                                                            \
         }
 
-DEFINE_OBJECTS_OPEN(fileless_lsm_bpf, s->progs.fl_bprm_check, s->progs.fl_mmap_file, s->progs.fl_file_mprotect)
-DEFINE_OBJECTS_OPEN(fileless_fmod_bpf, s->progs.fl_bprm_check, s->progs.fl_mmap_file, s->progs.fl_file_mprotect)
-DEFINE_OBJECTS_OPEN(fileless_tp_bpf, s->progs.fl_task_rename, s->progs.fl_sched_exec)
+#define SECURITY_PROGRAMS                                                                        \
+        { s->progs.fl_bprm_check, FL_ALWAYS }, { s->progs.fl_mmap_file, FL_ALWAYS },                 \
+        { s->progs.fl_file_mprotect, FL_ALWAYS }
+
+DEFINE_OBJECTS_OPEN(fileless_lsm_bpf, SECURITY_PROGRAMS)
+DEFINE_OBJECTS_OPEN(fileless_fmod_bpf, SECURITY_PROGRAMS)
+DEFINE_OBJECTS_OPEN(fileless_tp_bpf, { s->progs.fl_prepare_exec, FL_IF_PREPARE_EXEC },
+                    { s->progs.fl_task_rename, FL_UNLESS_PREPARE_EXEC }, { s->progs.fl_sched_exec, FL_ALWAYS },
+                    { s->progs.fl_sys_enter, FL_IF_TP_MAPPINGS }, { s->progs.fl_sys_exit, FL_IF_TP_MAPPINGS })
+
+static bool kernel_has_prepare_exec(void) {
+        return libbpf_find_vmlinux_btf_id("sched_prepare_exec", BPF_TRACE_RAW_TP) > 0;
+}
+
+bool fl_program_wanted(const FlProgram *p, const FlOptions *opts) {
+        switch (p->when) {
+        case FL_IF_PREPARE_EXEC:
+                return kernel_has_prepare_exec();
+        case FL_UNLESS_PREPARE_EXEC:
+                return !kernel_has_prepare_exec();
+        case FL_IF_TP_MAPPINGS:
+                return opts->tracepoint_mappings;
+        default:
+                return true;
+        }
+}
 
 static const BackendInfo backend_info[] = {
         { FL_BACKEND_LSM, "the BPF LSM programs (backend lsm)", fileless_lsm_bpf_open_objects },

@@ -11,14 +11,30 @@
 
 extern const char *const map_pin_names[_FL_MAP_MAX];
 
+/* When a program is attached. */
+typedef enum FlWhen {
+        FL_ALWAYS,
+        FL_IF_PREPARE_EXEC,     /* the kernel has sched_prepare_exec (6.10) */
+        FL_UNLESS_PREPARE_EXEC,
+        FL_IF_TP_MAPPINGS,      /* TracepointMappings=yes */
+} FlWhen;
+
+typedef struct FlProgram {
+        struct bpf_program *prog;
+        FlWhen when;
+} FlProgram;
+
 typedef struct FlObjects {
         void *skel;
         void (*destroy)(void *skel);
         struct bpf_object *obj;
         struct bpf_map *maps[_FL_MAP_MAX];
-        struct bpf_program *progs[FL_LINKS_MAX];
+        FlProgram progs[FL_LINKS_MAX];
         size_t n_progs;
 } FlObjects;
+
+/* Whether P is to be attached on this kernel with these options. */
+bool fl_program_wanted(const FlProgram *p, const FlOptions *opts);
 
 void fl_objects_done(FlObjects *o);
 
@@ -36,7 +52,7 @@ int link_pin_name(const struct bpf_program *prog, char **ret);
 /* Takes over the pins of an earlier instance if they are complete, consistent
  * and of the backend CHOICE allows: 1 taken over (the profile applied), 0
  * nothing to take over (the reason logged), or a negative errno. */
-int fl_bpf_try_takeover(FlBpf *b, int choice, int profile);
+int fl_bpf_try_takeover(FlBpf *b, int choice, int profile, const FlOptions *opts);
 
 struct fl_config fl_config_make(const FlBpf *b, int backend, int profile);
 int fl_config_read(int fd, struct fl_config *ret);

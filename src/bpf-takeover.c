@@ -106,7 +106,7 @@ static int link_check(FlBpf *b, const FlObjects *o, const struct bpf_program *pr
 
 /* Every map and every link of BACKEND, consistent with each other. Returns 1
  * with the fds in B, or 0 with *WHY set. */
-static int pins_check(FlBpf *b, int backend, char **why) {
+static int pins_check(FlBpf *b, int backend, const FlOptions *opts, char **why) {
         _cleanup_(fl_objects_done) FlObjects o = {};
         bool used[_FL_MAP_MAX] = {};
         int r;
@@ -123,7 +123,9 @@ static int pins_check(FlBpf *b, int backend, char **why) {
                         return 0;
         }
         for (size_t i = 0; i < o.n_progs; i++) {
-                r = link_check(b, &o, o.progs[i], used, why);
+                if (!fl_program_wanted(&o.progs[i], opts))
+                        continue;
+                r = link_check(b, &o, o.progs[i].prog, used, why);
                 if (r <= 0)
                         return r;
         }
@@ -169,7 +171,7 @@ static int pinned_backend(FlBpf *b, char **why) {
         return (int) c.backend;
 }
 
-int fl_bpf_try_takeover(FlBpf *b, int choice, int profile) {
+int fl_bpf_try_takeover(FlBpf *b, int choice, int profile, const FlOptions *opts) {
         _cleanup_free_ char *why = NULL;
         struct fl_config c;
         int backend, r;
@@ -188,7 +190,7 @@ int fl_bpf_try_takeover(FlBpf *b, int choice, int profile) {
                 return 0;
         }
 
-        r = pins_check(b, backend, &why);
+        r = pins_check(b, backend, opts, &why);
         if (r <= 0) {
                 fl_bpf_fds_close(b);
                 if (r == 0)

@@ -125,6 +125,18 @@ static int parse_burst(const char *value, void *ret) {
         return 0;
 }
 
+static int parse_bool(const char *value, void *ret) {
+        static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (streq(value, yes[i]))
+                        return *(int *) ret = 1, 0;
+                if (streq(value, no[i]))
+                        return *(int *) ret = 0, 0;
+        }
+        return -EINVAL;
+}
+
 _Static_assert(RATE_LIMIT_BURST_MAX == 1000000U, "the error message below quotes it");
 
 static const ConfKey conf_keys[] = {
@@ -134,6 +146,7 @@ static const ConfKey conf_keys[] = {
           "expected a time such as 30s, 500ms or 2min (at most a day), or 0 for no limit" },
         { "RateLimitBurst", parse_burst, SETTING(rate_limit_burst),
           "expected a number of events from 0 (no limit) to 1000000" },
+        { "TracepointMappings", parse_bool, SETTING(tracepoint_mappings), "expected yes or no" },
 };
 
 static const ConfKey *conf_key_find(const char *name) {
@@ -165,7 +178,7 @@ static int conf_assign(Settings *s, char *l, const char *fname, unsigned line, c
                 q = escape_excerpt(key, VALUE_SHOWN_MAX);
                 return q ? conf_error(ret_error, fname, line,
                                       "unknown key \"%s\" in section [" CONF_SECTION "], known keys are Profile, "
-                                      "Backend, RateLimitIntervalSec, RateLimitBurst", q)
+                                      "Backend, RateLimitIntervalSec, RateLimitBurst, TracepointMappings", q)
                          : -ENOMEM;
         }
         if (isempty(value)) {

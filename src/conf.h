@@ -13,6 +13,7 @@ typedef struct Settings {
         int backend; /* enum fl_backend_choice */
         uint64_t rate_limit_interval_usec; /* 0: events are never suppressed */
         unsigned rate_limit_burst;         /* 0: likewise */
+        int tracepoint_mappings;           /* bool: the tracepoint backend judges executable mappings too */
 } Settings;
 
 #define RATE_LIMIT_INTERVAL_USEC_DEFAULT (10 * 1000000ULL)
@@ -23,7 +24,8 @@ typedef struct Settings {
         ((Settings) { .profile = FL_PROFILE_BASELINE,                                     \
                       .backend = FL_BACKEND_CHOICE_AUTO,                                  \
                       .rate_limit_interval_usec = RATE_LIMIT_INTERVAL_USEC_DEFAULT,       \
-                      .rate_limit_burst = RATE_LIMIT_BURST_DEFAULT })
+                      .rate_limit_burst = RATE_LIMIT_BURST_DEFAULT,                       \
+                      .tracepoint_mappings = false })
 
 /* The drop-in that a profile set over D-Bus is saved in. */
 #define CONF_PROFILE_DROPIN "90-set-profile.conf"

@@ -200,6 +200,9 @@ static int manager_reload(Manager *m) {
                 if (s.backend != m->settings.backend)
                         log_notice("Backend=%s takes effect at the next start, keeping %s.",
                                    backend_choice_to_string(s.backend), backend_to_string(m->bpf->backend));
+                if (s.tracepoint_mappings != m->settings.tracepoint_mappings)
+                        log_notice("TracepointMappings=%s takes effect at the next start.",
+                                   s.tracepoint_mappings ? "yes" : "no");
                 apply_rate_limit(m, &s);
                 if (s.profile == m->settings.profile)
                         log_info("Configuration reloaded, profile %s unchanged.", profile_to_string(s.profile));
@@ -239,13 +242,33 @@ static int signals_setup(Manager *m) {
         return 0;
 }
 
+/* What the backend in force cannot see, said at every start: in the log and
+ * as a field of the start entry. */
+static const char *manager_unseen(Manager *m) {
+        bool maps = m->bpf->sees_mappings, prep = m->bpf->sees_prepare_exec;
+
+        if (!maps)
+                log_warning("Backend %s does not see executable mappings of fileless files (the dynamic loader run "
+                            "as a program, dlopen(), LD_PRELOAD, LD_AUDIT, a fileless PT_INTERP): "
+                            "TracepointMappings=yes turns that on, at a cost on every system call.",
+                            backend_to_string(m->bpf->backend));
+        if (!prep)
+                log_notice("This kernel has no sched_prepare_exec tracepoint (it came with 6.10): backend %s cannot "
+                           "name the program that did an exec, and finds a #! script's own file only while its "
+                           "release is pending, which io_uring can cut short (then only the exec path remains).",
+                           backend_to_string(m->bpf->backend));
+        return !maps && !prep ? "mappings,exec-program" : !maps ? "mappings" : !prep ? "exec-program" : "none";
+}
+
 int manager_start(Manager *m) {
-        const char *profile, *backend, *pins;
+        const char *profile, *backend, *pins, *unseen;
         int r;
 
-        r = fl_bpf_setup(m->pin_path, m->settings.backend, m->settings.profile, &m->bpf);
+        r = fl_bpf_setup(m->pin_path, m->settings.backend, m->settings.profile,
+                         &(FlOptions) { .tracepoint_mappings = m->settings.tracepoint_mappings }, &m->bpf);
         if (r < 0)
                 return r;
+        unseen = manager_unseen(m);
         if ((r = manager_events_start(m)) < 0 || (r = signals_setup(m)) < 0 ||
             (r = manager_housekeeping_start(m)) < 0 || (r = bus_setup(m)) < 0)
                 return r;
@@ -259,7 +282,7 @@ int manager_start(Manager *m) {
         backend = backend_to_string(m->bpf->backend);
         pins = m->bpf->reused ? "reused" : "created";
         (void) journal_struct(LOG_INFO, FL_MESSAGE_STARTED, "FILELESS_PROFILE=%s", profile, "FILELESS_BACKEND=%s",
-                              backend, "FILELESS_PINS=%s", pins,
+                              backend, "FILELESS_PINS=%s", pins, "FILELESS_UNSEEN=%s", unseen,
                               MESSAGE("filelesslockd is enforcing profile %s with backend %s (%s pins in %s).",
                                       profile, backend, m->bpf->reused ? "reused" : "new", m->pin_path),
                               NULL);
