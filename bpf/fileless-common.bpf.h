@@ -44,6 +44,32 @@ struct {
         __uint(max_entries, 512 * 1024);
 } fl_events SEC(".maps");
 
+/* key: a unit or slice name; value: its profile and id. Written by the
+ * daemon. */
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, FL_SCOPES_MAX);
+        __type(key, struct fl_scope_key);
+        __type(value, struct fl_scope);
+} fl_scopes SEC(".maps");
+
+/* key: an executable's device and inode; value: unused (1). Written by the
+ * daemon. */
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(max_entries, FL_TRUSTED_MAX);
+        __type(key, struct fl_exe_key);
+        __type(value, __u32);
+} fl_trusted SEC(".maps");
+
+/* Room for one scope key, too big for the stack. */
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, struct fl_scope_key);
+} fl_scratch SEC(".maps");
+
 static __always_inline void stat_inc(__u32 key) {
         __u64 *v = bpf_map_lookup_elem(&fl_stats, &key);
 
@@ -256,6 +282,88 @@ static __always_inline bool profile_allows(__u32 profile, struct task_struct *ta
         }
 }
 
+#define SCOPE_DEPTH_MAX 16
+
+static __always_inline bool name_is_slice(const char *name, int len) {
+        /* LEN counts the NUL, as bpf_probe_read_kernel_str() returns it. */
+        int i = len - 7;
+
+        if (i < 1 || i > FL_UNIT_LEN - 7)
+                return false;
+        return name[i] == '.' && name[i + 1] == 's' && name[i + 2] == 'l' && name[i + 3] == 'i' &&
+               name[i + 4] == 'c' && name[i + 5] == 'e';
+}
+
+/* The scope of the nearest unit or slice above TASK's cgroup that has one.
+ * systemd's layout is read from the cgroup tree itself, at the moment of the
+ * exec: the root's chain of slices, then one unit; anything below the unit
+ * is the unit's own (a delegated subtree, a user's service manager) and
+ * never a scope, whatever it is called. So a unit started or restarted
+ * later, in a new cgroup, is under its scope from its first instruction. */
+static __always_inline const struct fl_scope *scope_find(struct task_struct *task) {
+        struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+        unsigned long off = bpf_core_field_offset(struct cgroup, ancestors);
+        int level = BPF_CORE_READ(cg, level);
+        const struct fl_scope *best = NULL, *s;
+        struct fl_scope_key *k;
+        __u32 zero = 0;
+
+        k = bpf_map_lookup_elem(&fl_scratch, &zero);
+        if (!k)
+                return NULL;
+        for (int i = 1; i <= SCOPE_DEPTH_MAX && i <= level; i++) {
+                struct cgroup *a = NULL;
+                int n;
+
+                bpf_probe_read_kernel(&a, sizeof(a), (void *) cg + off + i * sizeof(a));
+                __builtin_memset(k, 0, sizeof(*k));
+                n = bpf_probe_read_kernel_str(k->name, sizeof(k->name), BPF_CORE_READ(a, kn, name));
+                if (n <= 1)
+                        break;
+                s = bpf_map_lookup_elem(&fl_scopes, k);
+                if (s)
+                        best = s;
+                if (!name_is_slice(k->name, n))
+                        break;
+        }
+        return best;
+}
+
+struct fl_verdict {
+        __u32 profile;  /* the profile that decided */
+        __u32 scope_id; /* its scope, 0 for the machine-wide profile */
+        bool trusted;   /* the task's executable is a trusted one */
+        bool stop;      /* the backend stops it */
+};
+
+/* EXE_DEV and EXE_INODE identify the acting task's own executable, 0 when
+ * unknown (then no trust). */
+static __always_inline struct fl_verdict decide(struct task_struct *task, const struct fl_config *cfg, __u64 exe_dev,
+                                                __u64 exe_inode) {
+        struct fl_verdict v = { .profile = cfg->profile };
+        struct fl_exe_key key = { .dev = exe_dev, .inode = exe_inode };
+        const struct fl_scope *s = scope_find(task);
+
+        if (s) {
+                v.profile = s->profile;
+                v.scope_id = s->id;
+        }
+        v.trusted = exe_inode != 0 && bpf_map_lookup_elem(&fl_trusted, &key);
+        v.stop = !v.trusted && !profile_allows(v.profile, task);
+        return v;
+}
+
+static __always_inline struct fl_verdict decide_current(struct task_struct *task, const struct fl_config *cfg) {
+        struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+
+        return decide(task, cfg, BPF_CORE_READ(exe, f_inode, i_sb, s_dev), BPF_CORE_READ(exe, f_inode, i_ino));
+}
+
+/* The action of an event: what the verdict let happen, or STOPPED. */
+static __always_inline __u32 verdict_action(const struct fl_verdict *v, __u32 stopped) {
+        return v->stop ? stopped : v->trusted ? FL_ACTION_TRUSTED : FL_ACTION_ALLOWED;
+}
+
 /* What the tracepoint backend remembers of a task from before its exec: by
  * sched_process_exec the kernel has renamed the task after the new image and
  * replaced its executable. */
@@ -280,7 +388,7 @@ struct fl_task {
  * mapping). RENAMED: the task already is the new image (the tracepoint
  * backend's exec), and PRE, if not NULL, is what was known of it before. */
 static __always_inline void report(struct task_struct *task, const char *path, const struct fl_file *f,
-                                   __u32 profile, __u32 backend, __u32 op, __u32 action, __u32 flags,
+                                   const struct fl_verdict *v, __u32 backend, __u32 op, __u32 action, __u32 flags,
                                    bool renamed, const struct fl_task *pre) {
         struct dentry *dentry = f->dentry;
         struct file *exe = BPF_CORE_READ(task, mm, exe_file);
@@ -317,7 +425,8 @@ static __always_inline void report(struct task_struct *task, const char *path, c
         e->flags = flags;
         e->kind = f->kind;
         e->action = action;
-        e->profile = profile;
+        e->profile = v->profile;
+        e->scope_id = v->scope_id;
         e->backend = backend;
         e->op = op;
         if (renamed) {

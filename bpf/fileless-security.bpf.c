@@ -38,9 +38,9 @@ FL_HOOK(bprm_check_security, security_bprm_check)
 int BPF_PROG(fl_bprm_check, struct linux_binprm *bprm, int ret) {
         struct task_struct *task = bpf_get_current_task_btf();
         const struct fl_config *cfg;
+        struct fl_verdict v;
         struct fl_file f;
         __u32 flags = 0;
-        bool allow;
 
         if (ret != 0)
                 return ret;
@@ -56,10 +56,10 @@ int BPF_PROG(fl_bprm_check, struct linux_binprm *bprm, int ret) {
         if (bprm->buf[0] == '#' && bprm->buf[1] == '!')
                 flags |= FL_EVENT_SCRIPT;
 
-        allow = profile_allows(cfg->profile, task);
-        report(task, BPF_CORE_READ(bprm, filename), &f, cfg->profile, FL_BACKEND_SELF, FL_OP_EXEC,
-               allow ? FL_ACTION_ALLOWED : FL_ACTION_DENIED, flags, false, NULL);
-        return verdict(allow);
+        v = decide_current(task, cfg);
+        report(task, BPF_CORE_READ(bprm, filename), &f, &v, FL_BACKEND_SELF, FL_OP_EXEC,
+               verdict_action(&v, FL_ACTION_DENIED), flags, false, NULL);
+        return verdict(!v.stop);
 }
 
 /* Code mapped from a fileless file without an exec of it: the dynamic
@@ -73,19 +73,24 @@ int BPF_PROG(fl_bprm_check, struct linux_binprm *bprm, int ret) {
 static __always_inline int judge_mapping(struct file *file, __u32 op) {
         struct task_struct *task = bpf_get_current_task_btf();
         const struct fl_config *cfg;
+        struct fl_verdict v;
         struct fl_file f;
-        bool allow;
 
         cfg = config_get();
         if (!cfg)
                 return -EPERM;
+        /* The kernel's ELF loader maps the new image of an exec, which
+         * bprm_check has judged already (and allowed, or we would not be
+         * here). The same for a later mapping of the task's own executable:
+         * no new code. */
+        if (BPF_CORE_READ(file, f_inode) == BPF_CORE_READ(task, mm, exe_file, f_inode))
+                return 0;
         classify(file, cfg, &f);
         if (f.kind == FL_KIND_ORDINARY)
                 return 0;
-        allow = profile_allows(cfg->profile, task);
-        report(task, NULL, &f, cfg->profile, FL_BACKEND_SELF, op, allow ? FL_ACTION_ALLOWED : FL_ACTION_DENIED, 0,
-               false, NULL);
-        return verdict(allow);
+        v = decide_current(task, cfg);
+        report(task, NULL, &f, &v, FL_BACKEND_SELF, op, verdict_action(&v, FL_ACTION_DENIED), 0, false, NULL);
+        return verdict(!v.stop);
 }
 
 #define PROT_EXEC 0x4

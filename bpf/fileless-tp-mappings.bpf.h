@@ -65,19 +65,25 @@ static __always_inline bool syscall_args(struct pt_regs *regs, long id, struct f
 static __always_inline bool judge_mapping_tp(struct file *file, __u32 op) {
         struct task_struct *task = bpf_get_current_task_btf();
         const struct fl_config *cfg = config_get();
+        struct fl_verdict v;
         struct fl_file f;
-        __u32 action = FL_ACTION_ALLOWED;
+        __u32 action;
 
         if (!cfg) {
                 bpf_send_signal(SIGKILL);
                 return true;
         }
+        /* The task's own executable: judged when it was exec'd. */
+        if (BPF_CORE_READ(file, f_inode) == BPF_CORE_READ(task, mm, exe_file, f_inode))
+                return false;
         classify(file, cfg, &f);
         if (f.kind == FL_KIND_ORDINARY)
                 return false;
-        if (!profile_allows(cfg->profile, task))
-                action = bpf_send_signal(SIGKILL) == 0 ? FL_ACTION_KILLED : FL_ACTION_KILL_FAILED;
-        report(task, NULL, &f, cfg->profile, FL_BACKEND_TRACEPOINT, op, action, 0, false, NULL);
+        v = decide_current(task, cfg);
+        action = verdict_action(&v, FL_ACTION_KILLED);
+        if (v.stop && bpf_send_signal(SIGKILL) != 0)
+                action = FL_ACTION_KILL_FAILED;
+        report(task, NULL, &f, &v, FL_BACKEND_TRACEPOINT, op, action, 0, false, NULL);
         return true;
 }
 

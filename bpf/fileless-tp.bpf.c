@@ -243,6 +243,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
         struct task_struct *task = bpf_get_current_task_btf();
         const struct fl_config *cfg;
+        struct fl_verdict v;
         struct fl_task *pre;
         struct fl_file f = {};
         __u32 flags = 0, action;
@@ -269,11 +270,15 @@ int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
         /* The kill can fail (bpf_send_signal() defers it, and only one
          * deferred signal per CPU can be pending): then say so rather than
          * report a kill that did not happen. */
-        action = FL_ACTION_ALLOWED;
-        if (!profile_allows(cfg->profile, task))
-                action = bpf_send_signal(SIGKILL) == 0 ? FL_ACTION_KILLED : FL_ACTION_KILL_FAILED;
-        report(task, BPF_CORE_READ(bprm, filename), &f, cfg->profile, FL_BACKEND_TRACEPOINT, FL_OP_EXEC, action,
-               flags, true, pre);
+        /* Trust needs the executable from before the exec: unknown before
+         * 6.10 (no sched_prepare_exec), and then nobody is trusted. */
+        v = pre && (pre->known & FL_TASK_EXE) ? decide(task, cfg, pre->exe_dev, pre->exe_inode)
+                                               : decide(task, cfg, 0, 0);
+        action = verdict_action(&v, FL_ACTION_KILLED);
+        if (v.stop && bpf_send_signal(SIGKILL) != 0)
+                action = FL_ACTION_KILL_FAILED;
+        report(task, BPF_CORE_READ(bprm, filename), &f, &v, FL_BACKEND_TRACEPOINT, FL_OP_EXEC, action, flags, true,
+               pre);
 done:
         if (pre)
                 bpf_task_storage_delete(&fl_tasks, task);

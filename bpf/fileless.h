@@ -15,6 +15,9 @@
 #define FL_NAME_LEN 256
 #define FL_PATH_LEN 256
 #define FL_PROGRAM_LEN 64
+#define FL_UNIT_LEN 256     /* a systemd unit name, with its NUL */
+#define FL_SCOPES_MAX 1024
+#define FL_TRUSTED_MAX 256
 #define FL_SHM_DEVS_MAX 4
 
 enum fl_kind {
@@ -51,6 +54,7 @@ enum fl_action {
         FL_ACTION_DENIED, /* lsm, fmod_ret: the exec failed with EPERM */
         FL_ACTION_KILLED, /* tracepoint: the new image got SIGKILL */
         FL_ACTION_KILL_FAILED, /* tracepoint: it should have, but bpf_send_signal() failed */
+        FL_ACTION_TRUSTED,     /* allowed: the task's own executable is a trusted one */
         _FL_ACTION_MAX,
 };
 
@@ -71,6 +75,25 @@ enum fl_stat {
 /* fl_event.flags */
 #define FL_EVENT_SCRIPT 0x1U  /* the fileless file is a #! script; the interpreter ran it */
 #define FL_EVENT_BY_PATH 0x4U /* known only by its exec path: no inode, device or name */
+
+/* "fl_scopes": a profile for the processes of one systemd unit or slice,
+ * keyed by its name (NUL-padded). The nearest scope above a task's cgroup
+ * wins; the machine-wide profile applies where none is set. */
+struct fl_scope_key {
+        char name[FL_UNIT_LEN];
+};
+
+struct fl_scope {
+        __u32 profile; /* enum fl_profile */
+        __u32 id;      /* names it in events; never 0 */
+};
+
+/* "fl_trusted": executables whose processes may run fileless code, by the
+ * identity of the file (its device in the kernel's encoding, its inode). */
+struct fl_exe_key {
+        __u64 dev;
+        __u64 inode;
+};
 
 /* The single entry of the "fl_config" map. */
 struct fl_config {
@@ -97,12 +120,13 @@ struct fl_event {
         __u32 uid;
         __u32 gid;
         __u32 flags;     /* FL_EVENT_* */
+        __u32 scope_id;  /* the fl_scope that decided; 0: the machine-wide profile */
         __u8 kind;       /* enum fl_kind */
         __u8 action;     /* enum fl_action */
         __u8 profile;    /* enum fl_profile in force */
         __u8 backend;    /* enum fl_backend */
         __u8 op;         /* enum fl_op */
-        __u8 pad[7];
+        __u8 pad[3];
         char comm[FL_COMM_LEN];      /* the task's name before the exec */
         char exec_comm[FL_COMM_LEN]; /* tracepoint: the name the new image got; empty otherwise */
         char parent_comm[FL_COMM_LEN];

@@ -12,6 +12,8 @@ typedef enum FlMap {
         FL_MAP_CONFIG,
         FL_MAP_STATS,
         FL_MAP_EVENTS,
+        FL_MAP_SCOPES,
+        FL_MAP_TRUSTED,
         _FL_MAP_MAX,
 } FlMap;
 

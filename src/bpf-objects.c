@@ -9,6 +9,8 @@ const char *const map_pin_names[_FL_MAP_MAX] = {
         [FL_MAP_CONFIG] = "config",
         [FL_MAP_STATS] = "stats",
         [FL_MAP_EVENTS] = "events",
+        [FL_MAP_SCOPES] = "scopes",
+        [FL_MAP_TRUSTED] = "trusted",
 };
 
 void fl_objects_done(FlObjects *o) {
@@ -30,7 +32,8 @@ void fl_objects_done(FlObjects *o) {
                         .skel = s,                                                                   \
                         .destroy = name##_destroy_any,                                               \
                         .obj = s->obj,                                                               \
-                        .maps = { s->maps.fl_config, s->maps.fl_stats, s->maps.fl_events },         \
+                        .maps = { s->maps.fl_config, s->maps.fl_stats, s->maps.fl_events,           \
+                                  s->maps.fl_scopes, s->maps.fl_trusted },                           \
                         .progs = { __VA_ARGS__ },                                                    \
                         .n_progs = ELEMENTSOF(((FlProgram[]) { __VA_ARGS__ })),                      \
                 };                                                                                   \

@@ -66,6 +66,10 @@ static int get_context_string(const char *s, EventValue *ret) {
         return ret->str ? 1 : -ENOMEM;
 }
 
+static int get_scope(const struct fl_event *e, const EventContext *ctx, EventValue *ret) {
+        return get_context_string(ctx ? ctx->scope : NULL, ret);
+}
+
 static int get_unit(const struct fl_event *e, const EventContext *ctx, EventValue *ret) {
         return get_context_string(ctx ? ctx->unit : NULL, ret);
 }
@@ -90,13 +94,15 @@ static int get_timestamp(const struct fl_event *e, const EventContext *ctx, Even
 
 const EventFieldInfo event_field_table[_EVENT_FIELD_MAX] = {
         [EVENT_ACTION] = { "FILELESS_ACTION", "Action", EVENT_TYPE_STRING, .get = get_action,
-                           .description = "allowed, denied (EPERM), killed (SIGKILL), or kill-failed" },
+                           .description = "allowed, allowed-trusted, denied (EPERM), killed (SIGKILL), or kill-failed" },
         [EVENT_OPERATION] = { "FILELESS_OPERATION", "Operation", EVENT_TYPE_STRING, .get = get_operation,
                               .description = "exec, or mmap and mprotect for code mapped without an exec" },
         [EVENT_KIND] = { "FILELESS_KIND", "Kind", EVENT_TYPE_STRING, .get = get_kind,
                          .description = "memfd, shm, tmpfile, deleted, userns or detached" },
         [EVENT_PROFILE] = { "FILELESS_PROFILE", "Profile", EVENT_TYPE_STRING, .get = get_profile,
                             .description = "the profile that decided" },
+        [EVENT_SCOPE] = { "FILELESS_SCOPE", "Scope", EVENT_TYPE_STRING, .optional = true, .get = get_scope,
+                          .description = "the unit or slice whose profile decided; absent for the machine-wide one" },
         [EVENT_BACKEND] = { "FILELESS_BACKEND", "Backend", EVENT_TYPE_STRING, .get = get_backend,
                             .description = "the backend that saw it" },
         [EVENT_SCRIPT] = { "FILELESS_SCRIPT", "Script", EVENT_TYPE_BOOL, .get = get_script,
@@ -294,6 +300,8 @@ static const char *verb(int action) {
                 return "Killed";
         case FL_ACTION_KILL_FAILED:
                 return "FAILED to kill";
+        case FL_ACTION_TRUSTED:
+                return "Allowed (trusted executable)";
         default:
                 return "Saw";
         }
@@ -331,7 +339,10 @@ int event_record_from_kernel(const struct fl_event *e, const EventContext *ctx, 
                 r.values[f].set = k > 0;
         }
 
-        r.priority = e->action == FL_ACTION_ALLOWED ? LOG_NOTICE : e->action == FL_ACTION_KILL_FAILED ? LOG_ERR : LOG_WARNING;
+        r.priority = e->action == FL_ACTION_TRUSTED       ? LOG_INFO
+                     : e->action == FL_ACTION_ALLOWED     ? LOG_NOTICE
+                     : e->action == FL_ACTION_KILL_FAILED ? LOG_ERR
+                                                          : LOG_WARNING;
         k = compose_message(e, &r);
         if (k < 0) {
                 event_record_done(&r);

@@ -25,6 +25,7 @@ typedef enum EventField {
         EVENT_OPERATION,
         EVENT_KIND,
         EVENT_PROFILE,
+        EVENT_SCOPE,
         EVENT_BACKEND,
         EVENT_SCRIPT,
         EVENT_PID,
@@ -61,6 +62,7 @@ typedef struct EventContext {
         const char *shm_dir;    /* mount point of the shm superblock of the event's file, if any */
         const char *unit;       /* systemd unit of the exec'ing task's cgroup, if any */
         const char *user_unit;  /* unit of a user's service manager inside that unit, if any */
+        const char *scope;      /* the unit or slice whose profile decided, NULL for the machine-wide one */
 } EventContext;
 
 typedef struct EventFieldInfo {

@@ -30,6 +30,7 @@ static const char *const action_table[_FL_ACTION_MAX] = {
         [FL_ACTION_DENIED] = "denied",
         [FL_ACTION_KILLED] = "killed",
         [FL_ACTION_KILL_FAILED] = "kill-failed",
+        [FL_ACTION_TRUSTED] = "allowed-trusted",
 };
 
 static const char *const op_table[_FL_OP_MAX] = {
