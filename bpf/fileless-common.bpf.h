@@ -285,10 +285,15 @@ static __always_inline bool profile_allows(__u32 profile, struct task_struct *ta
 #define SCOPE_DEPTH_MAX 16
 
 static __always_inline bool name_is_slice(const char *name, int len) {
-        /* LEN counts the NUL, as bpf_probe_read_kernel_str() returns it. */
-        int i = len - 7;
+        /* LEN counts the NUL, as bpf_probe_read_kernel_str() returns it; the
+         * mask (FL_UNIT_LEN is a power of two) bounds the index for the
+         * verifier. */
+        __u32 i;
 
-        if (i < 1 || i > FL_UNIT_LEN - 7)
+        if (len < 8 || len > FL_UNIT_LEN)
+                return false;
+        i = (__u32) (len - 7) & (FL_UNIT_LEN - 1);
+        if (i > FL_UNIT_LEN - 7)
                 return false;
         return name[i] == '.' && name[i + 1] == 's' && name[i + 2] == 'l' && name[i + 3] == 'i' &&
                name[i + 4] == 'c' && name[i + 5] == 'e';

@@ -161,9 +161,11 @@ static int load_and_attach(FlBpf *b, int backend, int profile, const FlOptions *
                 }
         }
 
-        /* The profile is in the map before a program can run. */
+        /* The profile and the scopes are in the maps before a program can run. */
         c = fl_config_make(b, backend, profile);
         r = fl_config_write(b->map_fds[FL_MAP_CONFIG], &c);
+        if (r >= 0)
+                r = fl_bpf_sync_scopes(b, opts->scopes, opts->n_scopes);
         if (r < 0)
                 goto fail;
 

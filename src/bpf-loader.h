@@ -19,10 +19,18 @@ typedef enum FlMap {
 
 #define FL_LINKS_MAX 6
 
+typedef struct FlScope {
+        const char *unit;
+        int profile;
+} FlScope;
+
 typedef struct FlOptions {
         /* The tracepoint backend sees executable mappings only through the
          * raw syscall tracepoints, which cost every system call. */
         bool tracepoint_mappings;
+        /* In the maps before a program is attached, like the profile. */
+        const FlScope *scopes;
+        size_t n_scopes;
 } FlOptions;
 
 /* The kernel side of the daemon: the attached programs and their maps,
@@ -39,6 +47,7 @@ typedef struct FlBpf {
         int link_fds[FL_LINKS_MAX];
         char *link_names[FL_LINKS_MAX]; /* their pin names */
         size_t n_links;
+        uint32_t scope_next_id;
         uint32_t shm_devs_n;
         uint64_t shm_devs[FL_SHM_DEVS_MAX];    /* kernel encoding */
         const char *shm_dirs[FL_SHM_DEVS_MAX]; /* where each one is mounted */
@@ -55,6 +64,24 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(FlBpf *, fl_bpf_free);
 int fl_bpf_set_profile(FlBpf *b, int profile);
 /* The profile the kernel enforces now. */
 int fl_bpf_get_profile(FlBpf *b);
+
+/* UNIT's scope: set to PROFILE, or removed (PROFILE 0). Returns its id. */
+int fl_bpf_set_scope(FlBpf *b, const char *unit, int profile);
+/* Makes the scopes in the kernel exactly SCOPES. */
+int fl_bpf_sync_scopes(FlBpf *b, const FlScope *scopes, size_t n);
+/* The profile of UNIT's scope in the kernel, 0 for none. */
+int fl_bpf_get_scope(FlBpf *b, const char *unit);
+/* The unit of the scope with ID, or NULL (removed since). */
+char *fl_bpf_scope_name(FlBpf *b, uint32_t id);
+
+typedef struct FlExe {
+        uint64_t kdev; /* the kernel's encoding of the file's device */
+        uint64_t inode;
+} FlExe;
+
+/* Makes the trusted executables in the kernel exactly EXES: the new ones
+ * first, then the others go. */
+int fl_bpf_sync_trusted(FlBpf *b, const FlExe *exes, size_t n);
 int fl_bpf_read_stats(FlBpf *b, uint64_t ret[_FL_STAT_MAX]);
 const char *fl_bpf_shm_dir(const FlBpf *b, uint64_t dev);
 

@@ -200,6 +200,8 @@ int fl_bpf_try_takeover(FlBpf *b, int choice, int profile, const FlOptions *opts
 
         c = fl_config_make(b, backend, profile);
         r = fl_config_write(b->map_fds[FL_MAP_CONFIG], &c);
+        if (r >= 0)
+                r = fl_bpf_sync_scopes(b, opts->scopes, opts->n_scopes);
         if (r < 0) {
                 fl_bpf_fds_close(b);
                 return log_error_errno(r, "Failed to apply the profile to the pinned programs: %m");

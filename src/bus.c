@@ -7,6 +7,7 @@
 
 #include "bus-event.h"
 #include "bus.h"
+#include "escape.h"
 #include "config.h"
 #include "log.h"
 #include "names.h"
@@ -55,6 +56,18 @@ static int property_get_counter(sd_bus *bus, const char *path, const char *inter
         return -EINVAL;
 }
 
+static int property_get_unit_profiles(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(ss)");
+        for (size_t i = 0; r >= 0 && i < m->settings.n_scopes; i++)
+                r = sd_bus_message_append(reply, "(ss)", m->settings.scopes[i].unit,
+                                          profile_to_string(m->settings.scopes[i].profile));
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int property_get_pinned(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -74,6 +87,7 @@ static int property_set_profile_refuse(sd_bus *bus, const char *path, const char
 typedef struct ProfileRequest {
         Manager *manager;
         sd_bus_message *message;
+        char *unit; /* NULL: the machine-wide profile */
         int profile;
 } ProfileRequest;
 
@@ -81,11 +95,13 @@ static ProfileRequest *profile_request_free(ProfileRequest *req) {
         if (!req)
                 return NULL;
         sd_bus_message_unref(req->message);
+        free(req->unit);
         return mfree(req);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(ProfileRequest *, profile_request_free);
 
-static int profile_change_apply(Manager *m, sd_bus_message *message, int profile, sd_bus_error *error) {
+static int profile_change_apply(Manager *m, sd_bus_message *message, const char *unit, int profile,
+                                sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         ProfileChange c = { .how = "over D-Bus", .persist = true, .has_caller = true, .uid = (uid_t) -1 };
 
@@ -95,7 +111,7 @@ static int profile_change_apply(Manager *m, sd_bus_message *message, int profile
                 (void) sd_bus_creds_get_pid(creds, &c.pid);
                 (void) sd_bus_creds_get_unit(creds, &c.unit);
         }
-        return manager_set_profile(m, profile, &c, error);
+        return manager_set_profile(m, unit, profile, &c, error);
 }
 
 static void on_polkit_result(int result, const sd_bus_error *perr, void *userdata) {
@@ -103,7 +119,7 @@ static void on_polkit_result(int result, const sd_bus_error *perr, void *userdat
         _cleanup_(profile_request_freep) ProfileRequest *req = userdata;
 
         if (result == POLKIT_AUTHORIZED) {
-                if (profile_change_apply(req->manager, req->message, req->profile, &error) >= 0) {
+                if (profile_change_apply(req->manager, req->message, req->unit, req->profile, &error) >= 0) {
                         (void) sd_bus_reply_method_return(req->message, NULL);
                         return;
                 }
@@ -125,24 +141,36 @@ static void on_polkit_result(int result, const sd_bus_error *perr, void *userdat
 }
 
 /* validate, no-op if unchanged, authorize, then the manager changes, logs
- * and emits, and we reply: shared by the Profile property and SetProfile().
+ * and emits, and we reply: shared by the Profile property, SetProfile() and
+ * SetUnitProfile() (UNIT not NULL; an empty VALUE removes the scope).
  * Returns 1 when it replied or will reply. */
-static int handle_set_profile(Manager *m, sd_bus_message *message, const char *value, bool interactive,
-                              sd_bus_error *error) {
+static int handle_set_profile(Manager *m, sd_bus_message *message, const char *unit, const char *value,
+                              bool interactive, sd_bus_error *error) {
         _cleanup_(profile_request_freep) ProfileRequest *req = NULL;
-        int profile, r;
+        int profile, current, r;
 
-        profile = profile_from_string(value);
+        if (unit && !unit_name_is_scope(unit)) {
+                _cleanup_free_ char *shown = escape_excerpt(unit, 64);
+
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Invalid unit \"%s\": expected the name of a systemd unit with processes "
+                                         "(" SCOPE_UNIT_SUFFIXES "), such as nginx.service or user.slice.",
+                                         strempty(shown));
+        }
+        profile = unit && isempty(value) ? 0 : profile_from_string(value);
         if (profile < 0)
                 return bus_error_invalid_profile(error, value);
 
-        if (profile == m->settings.profile)
+        current = unit ? settings_scope_profile(&m->settings, unit) : m->settings.profile;
+        if (profile == current)
                 return sd_bus_reply_method_return(message, NULL);
 
         req = new0(ProfileRequest, 1);
         if (!req)
                 return -ENOMEM;
         *req = (ProfileRequest) { .manager = m, .message = sd_bus_message_ref(message), .profile = profile };
+        if (unit && !(req->unit = strdup(unit)))
+                return -ENOMEM;
 
         /* Root is not exempted here: polkit decides, and its default rules
          * allow root. */
@@ -162,7 +190,19 @@ static int method_set_profile(sd_bus_message *message, void *userdata, sd_bus_er
         r = sd_bus_message_read(message, "sb", &profile, &interactive);
         if (r < 0)
                 return r;
-        return handle_set_profile(userdata, message, profile,
+        return handle_set_profile(userdata, message, NULL, profile,
+                                  interactive || sd_bus_message_get_allow_interactive_authorization(message) > 0,
+                                  error);
+}
+
+static int method_set_unit_profile(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *unit, *profile;
+        int interactive, r;
+
+        r = sd_bus_message_read(message, "ssb", &unit, &profile, &interactive);
+        if (r < 0)
+                return r;
+        return handle_set_profile(userdata, message, unit, profile,
                                   interactive || sd_bus_message_get_allow_interactive_authorization(message) > 0,
                                   error);
 }
@@ -193,7 +233,7 @@ static int object_callback(sd_bus_message *message, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
 
-        return handle_set_profile(userdata, message, value,
+        return handle_set_profile(userdata, message, NULL, value,
                                   sd_bus_message_get_allow_interactive_authorization(message) > 0, error);
 }
 
@@ -201,6 +241,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_WRITABLE_PROPERTY("Profile", "s", property_get_profile, property_set_profile_refuse, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE | SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("UnitProfiles", "a(ss)", property_get_unit_profiles, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Backend", "s", property_get_backend, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Version", "s", NULL, offsetof(Manager, version), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("FilelessExecutions", "t", property_get_counter, 0, 0),
@@ -211,6 +253,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("PinPath", "s", NULL, offsetof(Manager, pin_path), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("SetProfile", SD_BUS_ARGS("s", profile, "b", interactive), SD_BUS_NO_RESULT,
                                 method_set_profile, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetUnitProfile", SD_BUS_ARGS("s", unit, "s", profile, "b", interactive),
+                                SD_BUS_NO_RESULT, method_set_unit_profile, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Event", SD_BUS_ARGS("a{sv}", event), 0),
         SD_BUS_VTABLE_END,
 };
@@ -232,10 +276,10 @@ int bus_emit_event(Manager *m, const EventRecord *rec) {
         return sd_bus_send(m->bus, s, NULL);
 }
 
-int bus_emit_profile_changed(Manager *m) {
+int bus_emit_properties_changed(Manager *m, const char *property) {
         if (!m->bus)
                 return 0;
-        return sd_bus_emit_properties_changed(m->bus, BUS_PATH, BUS_INTERFACE, "Profile", NULL);
+        return sd_bus_emit_properties_changed(m->bus, BUS_PATH, BUS_INTERFACE, property, NULL);
 }
 
 static int bus_connect(Manager *m);

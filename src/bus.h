@@ -9,4 +9,4 @@
 int bus_setup(Manager *m);
 
 int bus_emit_event(Manager *m, const EventRecord *rec);
-int bus_emit_profile_changed(Manager *m);
+int bus_emit_properties_changed(Manager *m, const char *property);

@@ -11,6 +11,7 @@
 #include "escape.h"
 #include "names.h"
 #include "util.h"
+#include "conf-private.h"
 
 #define CONF_SECTION "Fileless"
 #define VALUE_SHOWN_MAX 64
@@ -54,7 +55,7 @@ int parse_interval(const char *s, uint64_t *ret_usec) {
         return -EINVAL;
 }
 
-_printf_(4, 5) static int conf_error(char **ret_error, const char *fname, unsigned line, const char *format, ...) {
+int conf_error(char **ret_error, const char *fname, unsigned line, const char *format, ...) {
         _cleanup_free_ char *msg = NULL, *name = NULL;
         va_list ap;
         int r;
@@ -156,101 +157,297 @@ static const ConfKey *conf_key_find(const char *name) {
         return NULL;
 }
 
-static int conf_assign(Settings *s, char *l, const char *fname, unsigned line, char **ret_error) {
+void settings_done(Settings *s) {
+        for (size_t i = 0; i < s->n_scopes; i++)
+                free(s->scopes[i].unit);
+        free(s->scopes);
+        for (size_t i = 0; i < s->n_trusted; i++) {
+                free(s->trusted[i].path);
+                free(s->trusted[i].source);
+        }
+        free(s->trusted);
+        s->scopes = NULL;
+        s->trusted = NULL;
+        s->n_scopes = s->n_trusted = 0;
+}
+
+int settings_copy(Settings *dst, const Settings *src) {
+        Settings c = *src;
+
+        c.scopes = NULL;
+        c.trusted = NULL;
+        c.n_scopes = c.n_trusted = 0;
+        for (size_t i = 0; i < src->n_scopes; i++)
+                if (settings_set_scope(&c, src->scopes[i].unit, src->scopes[i].profile) < 0)
+                        goto oom;
+        if (src->n_trusted > 0) {
+                c.trusted = new0(TrustedSetting, src->n_trusted);
+                if (!c.trusted)
+                        goto oom;
+                for (; c.n_trusted < src->n_trusted; c.n_trusted++) {
+                        TrustedSetting *t = &c.trusted[c.n_trusted];
+
+                        t->path = strdup(src->trusted[c.n_trusted].path);
+                        t->source = strdup(strempty(src->trusted[c.n_trusted].source));
+                        if (!t->path || !t->source) {
+                                c.n_trusted++;
+                                goto oom;
+                        }
+                }
+        }
+        *dst = c;
+        return 0;
+oom:
+        settings_done(&c);
+        return -ENOMEM;
+}
+
+int settings_scope_profile(const Settings *s, const char *unit) {
+        for (size_t i = 0; i < s->n_scopes; i++)
+                if (streq(s->scopes[i].unit, unit))
+                        return s->scopes[i].profile;
+        return 0;
+}
+
+/* A removal is kept as profile 0 while parsing, so that a later file can
+ * remove what an earlier one set; conf_load() drops those at the end. */
+int settings_set_scope(Settings *s, const char *unit, int profile) {
+        ScopeSetting *v;
+
+        for (size_t i = 0; i < s->n_scopes; i++)
+                if (streq(s->scopes[i].unit, unit)) {
+                        s->scopes[i].profile = profile;
+                        return 0;
+                }
+        v = realloc(s->scopes, (s->n_scopes + 1) * sizeof(ScopeSetting));
+        if (!v)
+                return -ENOMEM;
+        s->scopes = v;
+        v[s->n_scopes] = (ScopeSetting) { .unit = strdup(unit), .profile = profile };
+        if (!v[s->n_scopes].unit)
+                return -ENOMEM;
+        s->n_scopes++;
+        return 0;
+}
+
+static void settings_drop_removed_scopes(Settings *s) {
+        size_t j = 0;
+
+        for (size_t i = 0; i < s->n_scopes; i++)
+                if (s->scopes[i].profile > 0)
+                        s->scopes[j++] = s->scopes[i];
+                else
+                        free(s->scopes[i].unit);
+        s->n_scopes = j;
+}
+
+static int trusted_add(Settings *s, const char *path, const char *fname, unsigned line) {
+        TrustedSetting *v, *t;
+
+        v = realloc(s->trusted, (s->n_trusted + 1) * sizeof(TrustedSetting));
+        if (!v)
+                return -ENOMEM;
+        s->trusted = v;
+        t = &v[s->n_trusted];
+        *t = (TrustedSetting) { .path = strdup(path) };
+        if (!t->path || asprintf(&t->source, "%s:%u", fname, line) < 0) {
+                free(t->path);
+                return -ENOMEM;
+        }
+        s->n_trusted++;
+        return 0;
+}
+
+static void trusted_reset(Settings *s) {
+        for (size_t i = 0; i < s->n_trusted; i++) {
+                free(s->trusted[i].path);
+                free(s->trusted[i].source);
+        }
+        s->n_trusted = 0;
+}
+
+/* The parser's state within one file. */
+typedef enum Section {
+        SECTION_NONE,
+        SECTION_FILELESS,
+        SECTION_SCOPE,
+} Section;
+
+typedef struct Parser {
+        Settings s;
+        const char *fname;
+        char **ret_error;
+        Section section;
+        unsigned section_line;
+        char *scope_unit;  /* [Scope]: Unit= so far */
+        int scope_profile; /* -1: no Profile= yet; 0: empty, the scope is removed */
+} Parser;
+
+static int parser_error(Parser *p, unsigned line, const char *what, const char *value, const char *expected) {
+        _cleanup_free_ char *q = escape_excerpt(value, VALUE_SHOWN_MAX);
+
+        if (!q)
+                return -ENOMEM;
+        return conf_error(p->ret_error, p->fname, line, "%s \"%s\"%s%s", what, q, expected ? ", " : "",
+                          strempty(expected));
+}
+
+/* The end of a [Scope] section: both keys given, then it takes effect. */
+static int scope_finish(Parser *p) {
+        int r;
+
+        if (p->section != SECTION_SCOPE)
+                return 0;
+        if (!p->scope_unit || p->scope_profile < 0)
+                r = conf_error(p->ret_error, p->fname, p->section_line, "[Scope] needs Unit= and Profile= "
+                               "(an empty Profile= removes the unit's scope)");
+        else
+                r = settings_set_scope(&p->s, p->scope_unit, p->scope_profile);
+        p->scope_unit = mfree(p->scope_unit);
+        p->scope_profile = -1;
+        return r;
+}
+
+static int parse_scope_key(Parser *p, unsigned line, const char *key, const char *value) {
+        int v;
+
+        if (streq(key, "Unit")) {
+                if (!unit_name_is_scope(value))
+                        return parser_error(p, line, "invalid Unit=", value,
+                                            "expected the name of a systemd unit with processes (" SCOPE_UNIT_SUFFIXES
+                                            "), such as nginx.service or user.slice");
+                free(p->scope_unit);
+                p->scope_unit = strdup(value);
+                return p->scope_unit ? 0 : -ENOMEM;
+        }
+        if (streq(key, "Profile")) {
+                v = isempty(value) ? 0 : profile_from_string(value);
+                if (v < 0)
+                        return parser_error(p, line, "invalid Profile=", value,
+                                            "valid profiles are " PROFILE_VALID_NAMES);
+                p->scope_profile = v;
+                return 0;
+        }
+        return parser_error(p, line, "unknown key", key, "known keys in [Scope] are Unit, Profile");
+}
+
+static int parse_fileless_key(Parser *p, unsigned line, const char *key, const char *value) {
         static const Settings defaults = SETTINGS_DEFAULT;
-        _cleanup_free_ char *q = NULL;
-        char *eq = strchr(l, '='), *key, *value;
         const ConfKey *k;
 
-        if (!eq) {
-                q = escape_excerpt(l, VALUE_SHOWN_MAX);
-                return q ? conf_error(ret_error, fname, line, "expected Key=Value, got \"%s\"", q) : -ENOMEM;
+        /* Repeatable, a list as in systemd's own files: an empty value resets it. */
+        if (streq(key, "TrustedExecutable")) {
+                if (isempty(value)) {
+                        trusted_reset(&p->s);
+                        return 0;
+                }
+                if (value[0] != '/' || strstr(value, "/./") || strstr(value, "/../") || strstr(value, "//"))
+                        return parser_error(p, line, "invalid TrustedExecutable=", value,
+                                            "expected an absolute, normalized path");
+                return trusted_add(&p->s, value, p->fname, line);
         }
-        *eq = 0;
-        key = strstrip(l);
-        value = strstrip(eq + 1);
-
         k = conf_key_find(key);
-        if (!k) {
+        if (!k)
                 /* Unknown keys are errors, not warnings: a misspelt
                  * "Profil=restricted" ignored would leave the machine less
                  * protected than its administrator believes. */
-                q = escape_excerpt(key, VALUE_SHOWN_MAX);
-                return q ? conf_error(ret_error, fname, line,
-                                      "unknown key \"%s\" in section [" CONF_SECTION "], known keys are Profile, "
-                                      "Backend, RateLimitIntervalSec, RateLimitBurst, TracepointMappings", q)
-                         : -ENOMEM;
-        }
+                return parser_error(p, line, "unknown key", key,
+                                    "known keys in [" CONF_SECTION "] are Profile, Backend, RateLimitIntervalSec, "
+                                    "RateLimitBurst, TracepointMappings, TrustedExecutable");
         if (isempty(value)) {
-                memcpy((char *) s + k->offset, (const char *) &defaults + k->offset, k->size);
+                memcpy((char *) &p->s + k->offset, (const char *) &defaults + k->offset, k->size);
                 return 0;
         }
-        if (k->parse(value, (char *) s + k->offset) < 0) {
-                q = escape_excerpt(value, VALUE_SHOWN_MAX);
-                return q ? conf_error(ret_error, fname, line, "invalid %s=\"%s\", %s", k->name, q, k->expected)
-                         : -ENOMEM;
+        if (k->parse(value, (char *) &p->s + k->offset) < 0) {
+                _cleanup_free_ char *what = NULL;
+
+                if (asprintf(&what, "invalid %s=", k->name) < 0)
+                        return -ENOMEM;
+                return parser_error(p, line, what, value, k->expected);
         }
         return 0;
 }
 
-static int conf_section(char *l, const char *fname, unsigned line, char **ret_error) {
-        _cleanup_free_ char *q = NULL;
+static int parse_section(Parser *p, unsigned line, char *l) {
         size_t len = strlen(l);
+        int r;
 
-        if (l[len - 1] != ']') {
-                q = escape_excerpt(l, VALUE_SHOWN_MAX);
-                return q ? conf_error(ret_error, fname, line, "invalid section header \"%s\"", q) : -ENOMEM;
-        }
+        if (l[len - 1] != ']')
+                return parser_error(p, line, "invalid section header", l, NULL);
         l[len - 1] = 0;
-        if (!streq(l + 1, CONF_SECTION)) {
-                q = escape_excerpt(l + 1, VALUE_SHOWN_MAX);
-                return q ? conf_error(ret_error, fname, line, "unknown section [%s], expected [" CONF_SECTION "]", q)
-                         : -ENOMEM;
-        }
+        r = scope_finish(p);
+        if (r < 0)
+                return r;
+        if (streq(l + 1, CONF_SECTION))
+                p->section = SECTION_FILELESS;
+        else if (streq(l + 1, "Scope"))
+                p->section = SECTION_SCOPE;
+        else
+                return parser_error(p, line, "unknown section", l + 1, "expected [" CONF_SECTION "] or [Scope]");
+        p->section_line = line;
         return 0;
+}
+
+static int parse_line(Parser *p, unsigned line, char *l) {
+        char *eq, *key, *value;
+
+        if (*l == '[')
+                return parse_section(p, line, l);
+        eq = strchr(l, '=');
+        if (!eq)
+                return parser_error(p, line, "expected Key=Value, got", l, NULL);
+        if (p->section == SECTION_NONE)
+                return conf_error(p->ret_error, p->fname, line,
+                                  "assignment outside of a section, expected [" CONF_SECTION "] first");
+        *eq = 0;
+        key = strstrip(l);
+        value = strstrip(eq + 1);
+        return p->section == SECTION_SCOPE ? parse_scope_key(p, line, key, value)
+                                           : parse_fileless_key(p, line, key, value);
 }
 
 int conf_parse(FILE *f, const char *fname, Settings *settings, char **ret_error) {
         _cleanup_free_ char *buf = NULL;
-        Settings s = *settings;
-        bool in_section = false;
+        Parser p = { .fname = fname, .ret_error = ret_error, .scope_profile = -1 };
         size_t size = 0;
         unsigned line = 0;
         ssize_t n;
         int r;
 
+        r = settings_copy(&p.s, settings);
+        if (r < 0)
+                return r;
         while ((n = getline(&buf, &size, f)) >= 0) {
                 char *l;
 
                 line++;
-                if (strlen(buf) != (size_t) n)
-                        return conf_error(ret_error, fname, line, "line contains a NUL byte");
-
+                if (strlen(buf) != (size_t) n) {
+                        r = conf_error(ret_error, fname, line, "line contains a NUL byte");
+                        goto finish;
+                }
                 l = strstrip(buf);
                 if (*l == 0 || *l == '#' || *l == ';')
                         continue;
-                if (*l == '[') {
-                        r = conf_section(l, fname, line, ret_error);
-                        if (r < 0)
-                                return r;
-                        in_section = true;
-                        continue;
-                }
-                if (!in_section && strchr(l, '='))
-                        return conf_error(ret_error, fname, line,
-                                          "assignment outside of a section, expected [" CONF_SECTION "] first");
-                r = conf_assign(&s, l, fname, line, ret_error);
+                r = parse_line(&p, line, l);
                 if (r < 0)
-                        return r;
+                        goto finish;
         }
         if (ferror(f))
-                return conf_error(ret_error, fname, line + 1, "read error: %s", strerror(errno));
-
-        *settings = s;
+                r = conf_error(ret_error, fname, line + 1, "read error: %s", strerror(errno));
+        else
+                r = scope_finish(&p);
+finish:
+        free(p.scope_unit);
+        if (r < 0) {
+                settings_done(&p.s);
+                return r;
+        }
+        settings_done(settings);
+        *settings = p.s;
         return 0;
 }
 
-static int conf_parse_path(const char *path, Settings *settings, char **ret_error, bool missing_ok) {
+int conf_parse_path(const char *path, Settings *settings, char **ret_error, bool missing_ok) {
         _cleanup_fclose_ FILE *f = NULL;
 
         f = fopen(path, "re");
@@ -268,10 +465,8 @@ static int dropin_filter(const struct dirent *de) {
         return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".conf");
 }
 
-/* Calls FN for each drop-in of PATH.d in lexical order, until FN returns
- * non-zero. */
-static int dropins_foreach(const char *path, int (*fn)(const char *dropin, const char *name, void *userdata),
-                           void *userdata, char **ret_error) {
+int conf_dropins_foreach(const char *path, int (*fn)(const char *dropin, const char *name, void *userdata),
+                         void *userdata, char **ret_error) {
         _cleanup_free_ char *dir = NULL;
         struct dirent **list = NULL;
         int n, r = 0;
@@ -311,111 +506,21 @@ static int load_one(const char *dropin, _unused_ const char *name, void *userdat
 }
 
 int conf_load(const char *path, Settings *settings, char **ret_error) {
-        LoadState st = { .settings = *settings, .ret_error = ret_error };
+        LoadState st = { .ret_error = ret_error };
         int r;
 
+        r = settings_copy(&st.settings, settings);
+        if (r < 0)
+                return r;
         r = conf_parse_path(path, &st.settings, ret_error, true);
-        if (r < 0)
+        if (r >= 0)
+                r = conf_dropins_foreach(path, load_one, &st, ret_error);
+        if (r < 0) {
+                settings_done(&st.settings);
                 return r;
-        r = dropins_foreach(path, load_one, &st, ret_error);
-        if (r < 0)
-                return r;
+        }
+        settings_drop_removed_scopes(&st.settings);
+        settings_done(settings);
         *settings = st.settings;
         return 0;
-}
-
-typedef struct OverrideState {
-        char *found;
-} OverrideState;
-
-static int find_override(const char *dropin, const char *name, void *userdata) {
-        OverrideState *st = userdata;
-        Settings s = { .profile = 0 };
-        int r;
-
-        if (strcmp(name, CONF_PROFILE_DROPIN) <= 0)
-                return 0;
-        /* A broken file is for conf_load() to report; here it overrides nothing. */
-        r = conf_parse_path(dropin, &s, NULL, true);
-        if (r < 0 || s.profile == 0)
-                return 0;
-        free(st->found);
-        st->found = strdup(dropin);
-        return st->found ? 0 : -ENOMEM;
-}
-
-int conf_profile_overridden(const char *path, char **ret_path) {
-        OverrideState st = {};
-        int r;
-
-        r = dropins_foreach(path, find_override, &st, NULL);
-        if (r < 0) {
-                free(st.found);
-                return r;
-        }
-        *ret_path = st.found;
-        return !!st.found;
-}
-
-static int write_file_atomic(const char *dir, const char *name, const char *contents, char **ret_error) {
-        _cleanup_free_ char *path = NULL, *tmp = NULL;
-        _cleanup_close_ int fd = -1, dfd = -1;
-        size_t len = strlen(contents);
-
-        if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0)
-                return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0) {
-                int r = -errno;
-
-                conf_error(ret_error, tmp, 0, "cannot create: %s", strerror(-r));
-                return r;
-        }
-        errno = 0;
-        if (write(fd, contents, len) != (ssize_t) len || fsync(fd) < 0 || rename(tmp, path) < 0) {
-                int r = errno ? -errno : -EIO;
-
-                (void) unlink(tmp);
-                conf_error(ret_error, path, 0, "cannot write: %s", strerror(-r));
-                return r;
-        }
-        /* The rename is durable only once the directory is. */
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || fsync(dfd) < 0) {
-                int r = -errno;
-
-                conf_error(ret_error, dir, 0, "cannot sync: %s", strerror(-r));
-                return r;
-        }
-        return 0;
-}
-
-int conf_write_profile_dropin(const char *path, int profile, char **ret_error) {
-        _cleanup_free_ char *dir = NULL, *contents = NULL;
-        struct stat st;
-
-        if (asprintf(&dir, "%s.d", path) < 0 ||
-            asprintf(&contents,
-                     "# Written by filelesslockd when the profile was set over D-Bus\n"
-                     "# (org.bpflock.Fileless1.Profile). Drop-ins sorting after this one win.\n"
-                     "[Fileless]\nProfile=%s\n",
-                     profile_to_string(profile)) < 0)
-                return -ENOMEM;
-
-        /* A fresh install under another prefix may lack the directory. */
-        if (mkdir(dir, 0755) >= 0)
-                (void) chmod(dir, 0755); /* whatever the umask */
-        else if (errno != EEXIST) {
-                int r = -errno;
-
-                conf_error(ret_error, dir, 0, "cannot create the drop-in directory: %s", strerror(-r));
-                return r;
-        }
-        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                int r = errno ? -errno : -ENOTDIR;
-
-                conf_error(ret_error, dir, 0, "not a directory");
-                return r;
-        }
-        return write_file_atomic(dir, CONF_PROFILE_DROPIN, contents, ret_error);
 }

@@ -26,9 +26,35 @@ void property_set_done(PropertySet *p) {
         for (size_t i = 0; i < p->n; i++) {
                 free(p->v[i].key);
                 free(p->v[i].str);
+                for (size_t j = 0; j < 2 * p->v[i].n_pairs; j++)
+                        free(p->v[i].pairs[j]);
+                free(p->v[i].pairs);
         }
         free(p->v);
         *p = (PropertySet) {};
+}
+
+static int read_pairs(sd_bus_message *m, Property *p) {
+        const char *a, *b;
+        int r;
+
+        p->type = VALUE_PAIRS;
+        r = sd_bus_message_enter_container(m, 'a', "(ss)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(ss)", &a, &b)) > 0) {
+                char **v = realloc(p->pairs, (2 * p->n_pairs + 2) * sizeof(char *));
+
+                if (!v)
+                        return -ENOMEM;
+                p->pairs = v;
+                v[2 * p->n_pairs] = strdup(a);
+                v[2 * p->n_pairs + 1] = strdup(b);
+                p->n_pairs++;
+                if (!v[2 * p->n_pairs - 2] || !v[2 * p->n_pairs - 1])
+                        return -ENOMEM;
+        }
+        return r < 0 ? r : sd_bus_message_exit_container(m);
 }
 
 /* Reads the variant the message is positioned on (signature CONTENTS). */
@@ -36,6 +62,9 @@ static int read_variant(sd_bus_message *m, const char *contents, Property *p) {
         const char *s;
         uint32_t u32 = 0;
         int b = 0, r;
+
+        if (streq(contents, "a(ss)"))
+                return read_pairs(m, p);
 
         switch (strlen(contents) == 1 ? contents[0] : 0) {
         case 's':
@@ -162,7 +191,17 @@ void print_property_set_json(const PropertySet *set) {
                         printf("%" PRIu64, p->u);
                 else if (p->type == VALUE_BOOLEAN)
                         fputs(p->b ? "true" : "false", stdout);
-                else
+                else if (p->type == VALUE_PAIRS) {
+                        fputc('[', stdout);
+                        for (size_t j = 0; j < p->n_pairs; j++) {
+                                fputs(j > 0 ? ",[" : "[", stdout);
+                                json_string(stdout, p->pairs[2 * j]);
+                                fputc(',', stdout);
+                                json_string(stdout, p->pairs[2 * j + 1]);
+                                fputc(']', stdout);
+                        }
+                        fputc(']', stdout);
+                } else
                         fputs("null", stdout);
         }
         fputs("}\n", stdout);
@@ -190,7 +229,17 @@ void print_property_row(const PropertySet *set, const char *label, const char *k
                 print_display(p->str);
         else if (p->type == VALUE_UNSIGNED)
                 printf("%" PRIu64, p->u);
-        else
+        else if (p->type == VALUE_PAIRS) {
+                if (p->n_pairs == 0)
+                        fputs("none", stdout);
+                for (size_t j = 0; j < p->n_pairs; j++) {
+                        if (j > 0)
+                                printf("\n%*s  ", width, "");
+                        print_display(p->pairs[2 * j]);
+                        fputs(": ", stdout);
+                        print_display(p->pairs[2 * j + 1]);
+                }
+        } else
                 fputs(p->b ? "yes" : "no", stdout);
         fputc('\n', stdout);
 }

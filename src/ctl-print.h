@@ -13,6 +13,7 @@ typedef enum ValueType {
         VALUE_STRING,
         VALUE_UNSIGNED,
         VALUE_BOOLEAN,
+        VALUE_PAIRS, /* a(ss) */
 } ValueType;
 
 typedef struct Property {
@@ -21,6 +22,8 @@ typedef struct Property {
         char *str;
         uint64_t u;
         bool b;
+        char **pairs; /* VALUE_PAIRS: 2 * n_pairs strings */
+        size_t n_pairs;
 } Property;
 
 typedef struct PropertySet {

@@ -27,6 +27,7 @@ uint64_t arg_since_usec = 0;
 uint64_t arg_lines = UINT64_MAX;
 const char *arg_directory = NULL;
 static const char *arg_host = NULL;
+static const char *arg_unit = NULL;
 static const char *arg_machine = NULL;
 
 static int bus_connect(sd_bus **ret) {
@@ -90,6 +91,7 @@ static int verb_status(sd_bus *bus, _unused_ char **args) {
                 const char *key;
         } rows[] = {
                 { "Profile", "Profile" },
+                { "Unit profiles", "UnitProfiles" },
                 { "Backend", "Backend" },
                 { "Version", "Version" },
                 { "Fileless executions", "FilelessExecutions" },
@@ -139,8 +141,12 @@ static int verb_set_profile(sd_bus *bus, char **args) {
                 (void) polkit_agent_open();
         }
 
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "SetProfile", &error, NULL, "sb",
-                               args[0], (int) arg_ask_password);
+        if (arg_unit)
+                r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "SetUnitProfile", &error, NULL,
+                                       "ssb", arg_unit, args[0], (int) arg_ask_password);
+        else
+                r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "SetProfile", &error, NULL, "sb",
+                                       args[0], (int) arg_ask_password);
         polkit_agent_close();
         if (r < 0)
                 return bus_call_failed(&error, r, "set profile");
@@ -213,6 +219,7 @@ static void help(void) {
                "Commands:\n"
                "  status                 Show profile, backend and counters (default)\n"
                "  set-profile PROFILE    Set the profile: " PROFILE_VALID_NAMES "\n"
+               "                         (with --unit=, of one unit or slice; \"\" removes it)\n"
                "  monitor                Print events as they happen, until SIGINT/SIGTERM\n"
                "  events                 Print past events from the journal\n"
                "\n"
@@ -221,6 +228,7 @@ static void help(void) {
                "     --version           Show package version\n"
                "     --no-ask-password   Do not ask for a password (set-profile)\n"
                "     --json              One JSON object per line (status, monitor, events)\n"
+               "     --unit=UNIT         set-profile: the profile of UNIT's processes\n"
                "     --since=TIME        events: since \"YYYY-MM-DD HH:MM:SS\" or \"-30s\",\n"
                "                         \"-5min\", \"-1h\", \"-2d\" (that long ago)\n"
                "  -n --lines=N           events: at most the N most recent\n"
@@ -241,6 +249,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_NO_ASK_PASSWORD,
                 ARG_JSON,
                 ARG_SINCE,
+                ARG_UNIT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -248,6 +257,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "since", required_argument, NULL, ARG_SINCE },
+                { "unit", required_argument, NULL, ARG_UNIT },
                 { "lines", required_argument, NULL, 'n' },
                 { "directory", required_argument, NULL, 'D' },
                 { "host", required_argument, NULL, 'H' },
@@ -286,6 +296,9 @@ static int parse_argv(int argc, char *argv[]) {
                                 log_error("Invalid --lines='%s': expected a number.", optarg);
                                 return -EXIT_USAGE;
                         }
+                        break;
+                case ARG_UNIT:
+                        arg_unit = optarg;
                         break;
                 case 'D':
                         arg_directory = optarg;
@@ -349,6 +362,10 @@ static int verb_check(const Verb *v, int nargs) {
         }
         if (arg_json && !v->json) {
                 log_error("--json is not supported by '%s'.", v->name);
+                return EXIT_USAGE;
+        }
+        if (arg_unit && !streq(v->name, "set-profile")) {
+                log_error("--unit= only applies to 'set-profile'.");
                 return EXIT_USAGE;
         }
         if ((arg_since || arg_lines != UINT64_MAX || arg_directory) && !v->journal) {

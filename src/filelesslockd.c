@@ -166,6 +166,8 @@ static int run(int argc, char *argv[]) {
 
         /* A broken configuration stops us before the kernel is touched. */
         r = manager_load_settings(m, &m->settings);
+        if (r >= 0)
+                r = manager_trust_check(&m->settings);
         if (r < 0) {
                 notify_failure(r, "invalid configuration");
                 return EXIT_NOTCONFIGURED;

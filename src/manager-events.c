@@ -73,7 +73,7 @@ static void on_suppressed(const RateSource *s, uint64_t now, void *userdata) {
 }
 
 static void event_send(Manager *m, const struct fl_event *e) {
-        _cleanup_free_ char *unit = NULL, *user_unit = NULL;
+        _cleanup_free_ char *unit = NULL, *user_unit = NULL, *scope = NULL;
         _cleanup_(event_record_done) EventRecord rec = {};
         EventContext ctx;
         int r;
@@ -89,6 +89,11 @@ static void event_send(Manager *m, const struct fl_event *e) {
                 log_oom();
         ctx.unit = unit;
         ctx.user_unit = user_unit;
+        /* A scope removed since the event was raised is named by its id. */
+        if (e->scope_id != 0 && !(scope = fl_bpf_scope_name(m->bpf, e->scope_id)) &&
+            asprintf(&scope, "#%u", e->scope_id) < 0)
+                scope = NULL;
+        ctx.scope = scope;
 
         r = event_record_from_kernel(e, &ctx, &rec);
         if (r < 0) {

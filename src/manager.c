@@ -12,8 +12,6 @@
 #include "message-ids.h"
 #include "names.h"
 
-#define ERROR_OVERRIDDEN "org.bpflock.Fileless1.Error.Overridden"
-
 int manager_new(Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -45,7 +43,9 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->rb_source);
         sd_event_source_disable_unref(m->timer_source);
         ring_buffer__free(m->rb);
+        manager_trust_done(m);
         fl_bpf_free(m->bpf);
+        settings_done(&m->settings);
         closep(&m->cgroup2_fd);
         free(m->cgroup2_mount);
         sd_event_unref(m->event);
@@ -69,107 +69,8 @@ int manager_load_settings(Manager *m, Settings *ret) {
                 s.profile = m->cmdline_profile;
         if (m->cmdline_backend >= 0)
                 s.backend = m->cmdline_backend;
+        settings_done(ret);
         *ret = s;
-        return 0;
-}
-
-static void notify_status(Manager *m) {
-        (void) sd_notifyf(false, "STATUS=Profile %s%s, backend %s.", profile_to_string(m->settings.profile),
-                          m->settings.profile == FL_PROFILE_ALLOW ? " (logging only)" : "",
-                          backend_to_string(m->bpf->backend));
-}
-
-/* A change saved in our drop-in must be what a reload or restart applies:
- * refuse one that --profile or a later drop-in would undo. */
-static int check_not_overridden(Manager *m, sd_bus_error *error) {
-        _cleanup_free_ char *by = NULL;
-        int r;
-
-        if (m->cmdline_profile > 0)
-                return sd_bus_error_setf(error, ERROR_OVERRIDDEN,
-                                         "filelesslockd was started with --profile=%s, which wins at every reload "
-                                         "and restart: change it there.", profile_to_string(m->cmdline_profile));
-        r = conf_profile_overridden(m->config_path, &by);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to read the configuration drop-ins: %m");
-        if (r > 0)
-                return sd_bus_error_setf(error, ERROR_OVERRIDDEN,
-                                         "%s sets Profile= after " CONF_PROFILE_DROPIN ", so a change saved there "
-                                         "would be undone at the next reload: change it there.", by);
-        return 0;
-}
-
-static void log_profile_change(int old, int new, const ProfileChange *c) {
-        const char *o = profile_to_string(old), *n = profile_to_string(new);
-
-        if (!c->has_caller) {
-                (void) journal_struct(LOG_NOTICE, FL_MESSAGE_PROFILE_CHANGED, "FILELESS_OLD_PROFILE=%s", o,
-                                      "FILELESS_PROFILE=%s", n,
-                                      MESSAGE("Fileless execution profile changed from %s to %s %s.", o, n, c->how),
-                                      NULL);
-                return;
-        }
-        (void) journal_struct(LOG_NOTICE, FL_MESSAGE_PROFILE_CHANGED, "FILELESS_OLD_PROFILE=%s", o,
-                              "FILELESS_PROFILE=%s", n, "FILELESS_CALLER_UID=%i", (int) c->uid,
-                              "FILELESS_CALLER_PID=%i", (int) c->pid, "FILELESS_CALLER_UNIT=%s", strempty(c->unit),
-                              MESSAGE("Fileless execution profile changed from %s to %s %s by uid %i, pid %i%s%s.",
-                                      o, n, c->how, (int) c->uid, (int) c->pid, c->unit ? ", unit " : "",
-                                      strempty(c->unit)),
-                              NULL);
-}
-
-/* After a failure: report what the kernel enforces, not what we hoped. */
-static void profile_resync(Manager *m) {
-        int truth = fl_bpf_get_profile(m->bpf);
-
-        if (truth < 0 || !profile_to_string(truth)) {
-                log_error("Cannot read back the profile in force: the kernel enforces an unknown profile, "
-                          "which the programs treat as restricted.");
-                truth = FL_PROFILE_RESTRICTED;
-        }
-        if (truth == m->settings.profile)
-                return;
-        log_error("The kernel now enforces profile %s, not %s.", profile_to_string(truth),
-                  profile_to_string(m->settings.profile));
-        m->settings.profile = truth;
-        notify_status(m);
-        (void) bus_emit_profile_changed(m);
-}
-
-int manager_set_profile(Manager *m, int profile, const ProfileChange *c, sd_bus_error *error) {
-        _cleanup_free_ char *why = NULL;
-        int old = m->settings.profile, r;
-
-        if (c->persist && (r = check_not_overridden(m, error)) < 0)
-                return r;
-
-        r = fl_bpf_set_profile(m->bpf, profile);
-        if (r < 0) {
-                profile_resync(m);
-                /* Not the caller's fault: a plain failure, never an errno-derived
-                 * name such as AccessDenied, which would blame polkit. */
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Failed to apply profile %s: %s",
-                                         profile_to_string(profile), strerror(-r));
-        }
-
-        if (c->persist) {
-                r = conf_write_profile_dropin(m->config_path, profile, &why);
-                if (r < 0) {
-                        /* Not saved means not changed: a profile that silently
-                         * reverted at the next boot would be worse than an error. */
-                        if (fl_bpf_set_profile(m->bpf, old) < 0)
-                                profile_resync(m);
-                        log_error("Failed to save profile %s, keeping %s: %s", profile_to_string(profile),
-                                  profile_to_string(m->settings.profile), strna(why));
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "Failed to save profile %s: %s",
-                                                 profile_to_string(profile), strna(why));
-                }
-        }
-
-        m->settings.profile = profile;
-        log_profile_change(old, profile, c);
-        notify_status(m);
-        (void) bus_emit_profile_changed(m);
         return 0;
 }
 
@@ -190,12 +91,11 @@ static void apply_rate_limit(Manager *m, const Settings *s) {
 }
 
 static int manager_reload(Manager *m) {
-        static const ProfileChange reload = { .how = "by a configuration reload" };
-        Settings s;
+        _cleanup_(settings_done) Settings s = {};
 
         (void) sd_notify(false, "RELOADING=1");
-        if (manager_load_settings(m, &s) < 0)
-                log_error("Keeping the running profile %s.", profile_to_string(m->settings.profile));
+        if (manager_load_settings(m, &s) < 0 || manager_trust_reload(m, &s) < 0)
+                log_error("Keeping the running profile %s and its scopes.", profile_to_string(m->settings.profile));
         else {
                 if (s.backend != m->settings.backend)
                         log_notice("Backend=%s takes effect at the next start, keeping %s.",
@@ -204,12 +104,9 @@ static int manager_reload(Manager *m) {
                         log_notice("TracepointMappings=%s takes effect at the next start.",
                                    s.tracepoint_mappings ? "yes" : "no");
                 apply_rate_limit(m, &s);
-                if (s.profile == m->settings.profile)
-                        log_info("Configuration reloaded, profile %s unchanged.", profile_to_string(s.profile));
-                else
-                        (void) manager_set_profile(m, s.profile, &reload, NULL);
+                manager_apply_profiles(m, &s);
         }
-        notify_status(m);
+        manager_notify_status(m);
         (void) sd_notify(false, "READY=1");
         return 0;
 }
@@ -261,15 +158,24 @@ static const char *manager_unseen(Manager *m) {
 }
 
 int manager_start(Manager *m) {
+        _cleanup_free_ FlScope *scopes = NULL;
         const char *profile, *backend, *pins, *unseen;
         int r;
 
+        scopes = new0(FlScope, m->settings.n_scopes + 1);
+        if (!scopes)
+                return log_oom();
+        for (size_t i = 0; i < m->settings.n_scopes; i++)
+                scopes[i] = (FlScope) { m->settings.scopes[i].unit, m->settings.scopes[i].profile };
         r = fl_bpf_setup(m->pin_path, m->settings.backend, m->settings.profile,
-                         &(FlOptions) { .tracepoint_mappings = m->settings.tracepoint_mappings }, &m->bpf);
+                         &(FlOptions) { .tracepoint_mappings = m->settings.tracepoint_mappings,
+                                        .scopes = scopes,
+                                        .n_scopes = m->settings.n_scopes },
+                         &m->bpf);
         if (r < 0)
                 return r;
         unseen = manager_unseen(m);
-        if ((r = manager_events_start(m)) < 0 || (r = signals_setup(m)) < 0 ||
+        if ((r = manager_trust_start(m)) < 0 || (r = manager_events_start(m)) < 0 || (r = signals_setup(m)) < 0 ||
             (r = manager_housekeeping_start(m)) < 0 || (r = bus_setup(m)) < 0)
                 return r;
 
@@ -291,7 +197,7 @@ int manager_start(Manager *m) {
          * that idles for months should not keep those pages. */
         (void) malloc_trim(0);
 
-        notify_status(m);
+        manager_notify_status(m);
         (void) sd_notify(false, "READY=1");
         return 0;
 }

@@ -32,6 +32,9 @@ typedef struct Manager {
         RateLimit ratelimit;     /* of journal entries and Event signals */
         bool event_signal_failed; /* warned that an Event signal could not be sent */
         bool pins_missing;       /* warned that the pins were removed */
+
+        struct Trust *trust;     /* manager-trust.c */
+        sd_event_source *trust_source;
 } Manager;
 
 int manager_new(Manager **ret);
@@ -53,11 +56,24 @@ typedef struct ProfileChange {
         const char *unit;
 } ProfileChange;
 
-/* The one way the profile in force changes: applied to the kernel (and read
+/* The one way a profile in force changes, the machine-wide one (UNIT NULL)
+ * or a unit's scope (PROFILE 0 removes it): applied to the kernel (and read
  * back), saved if asked, rolled back if saving fails, logged once, announced
  * in STATUS= and with PropertiesChanged. On failure ERROR (if not NULL) says
- * why and the profile reported is the one the kernel enforces. */
-int manager_set_profile(Manager *m, int profile, const ProfileChange *change, sd_bus_error *error);
+ * why and what is reported is what the kernel enforces. */
+int manager_set_profile(Manager *m, const char *unit, int profile, const ProfileChange *change,
+                        sd_bus_error *error);
+
+/* A reload's new profile and scopes, each change through manager_set_profile(). */
+void manager_apply_profiles(Manager *m, const Settings *s);
+void manager_notify_status(Manager *m);
+
+/* manager-trust.c: TrustedExecutable= resolved to identities, in the kernel,
+ * and followed when a package upgrade replaces a file. */
+int manager_trust_check(const Settings *s); /* before the kernel is touched: a bad one is a bad config */
+int manager_trust_start(Manager *m);
+int manager_trust_reload(Manager *m, const Settings *s);
+void manager_trust_done(Manager *m);
 
 /* manager-events.c: the ring buffer, the journal and the Event signals. */
 int manager_events_start(Manager *m);

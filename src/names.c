@@ -89,3 +89,23 @@ const char *action_to_string(int action) {
 const char *op_to_string(int op) {
         return lookup(op_table, ELEMENTSOF(op_table), op);
 }
+
+bool unit_name_is_scope(const char *s) {
+        static const char *const suffixes[] = { ".service", ".socket", ".mount", ".swap", ".slice", ".scope" };
+        size_t n = s ? strlen(s) : 0;
+        const char *dot;
+
+        if (n == 0 || n >= FL_UNIT_LEN)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr(":-_.@\\", *p)))
+                        return false;
+        dot = strrchr(s, '.');
+        if (!dot || dot == s || dot[-1] == '@')
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
+                if (streq(dot, suffixes[i]))
+                        return true;
+        return false;
+}

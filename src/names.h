@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+
 #include "fileless.h"
 
 /* Backend as chosen by the administrator: "auto" lets the daemon pick. */
@@ -27,3 +29,10 @@ const char *backend_to_string(int backend);
 const char *kind_to_string(int kind);
 const char *action_to_string(int action);
 const char *op_to_string(int op);
+
+/* A systemd unit that has processes, hence a cgroup a scope can apply to:
+ * NAME.service, .socket, .mount, .swap, .slice or .scope, NAME made of
+ * letters, digits and ":-_.@\\", at most 255 characters in all; a template
+ * (foo@.service) has no processes. */
+bool unit_name_is_scope(const char *s);
+#define SCOPE_UNIT_SUFFIXES ".service, .socket, .mount, .swap, .slice, .scope"

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <sys/sysmacros.h>
 
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define new0(t, n) ((t *) calloc((n), sizeof(t)))
 #define _cleanup_(f) __attribute__((cleanup(f)))
