@@ -77,10 +77,14 @@ static int make_dir(const char *dir, char **ret_error) {
                 conf_error(ret_error, dir, 0, "cannot create the drop-in directory: %s", strerror(-r));
                 return r;
         }
-        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                r = errno ? -errno : -ENOTDIR;
-                conf_error(ret_error, dir, 0, "not a directory");
+        if (lstat(dir, &st) < 0) {
+                r = -errno;
+                conf_error(ret_error, dir, 0, "cannot look at the drop-in directory: %s", strerror(-r));
                 return r;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                conf_error(ret_error, dir, 0, "not a directory");
+                return -ENOTDIR;
         }
         return 0;
 }

@@ -120,6 +120,9 @@ static int parse_interval_key(const char *value, void *ret) {
 static int parse_burst(const char *value, void *ret) {
         uint64_t n;
 
+        /* Leading zeros, as strtoul() and systemd take them. */
+        while (value[0] == '0' && value[1])
+                value++;
         if (!parse_uint64(value, RATE_LIMIT_BURST_MAX, &n))
                 return -EINVAL;
         *(unsigned *) ret = (unsigned) n;
@@ -475,9 +478,11 @@ int conf_dropins_foreach(const char *path, int (*fn)(const char *dropin, const c
                 return -ENOMEM;
         n = scandir(dir, &list, dropin_filter, alphasort);
         if (n < 0) {
-                if (errno != ENOENT && errno != ENOTDIR)
-                        return conf_error(ret_error, dir, 0, "cannot read directory: %s", strerror(errno));
-                return 0;
+                r = -errno;
+                if (r == -ENOENT || r == -ENOTDIR)
+                        return 0;
+                (void) conf_error(ret_error, dir, 0, "cannot read directory: %s", strerror(-r));
+                return r;
         }
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *p = NULL;

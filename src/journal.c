@@ -91,14 +91,23 @@ int journal_fields_line(const JournalFields *f, char **ret) {
 
         for (size_t i = 0; i < f->n; i++) {
                 size += strlen(f->v[i]) + 3;
-                if (strncmp(f->v[i], "MESSAGE=", 8) == 0)
+                if (strncmp(f->v[i], "MESSAGE=", 8) == 0) {
                         message = f->v[i] + 8;
+                        size += strlen(message); /* room to escape every byte */
+                }
         }
 
         line = p = malloc(size);
         if (!line)
                 return -ENOMEM;
-        p = stpcpy(p, message);
+        /* The message quotes the strings a process chose (escaped already):
+         * escaped once more here, it holds no bare quote, so no part of it
+         * can pass for a NAME="value" field of the line. */
+        for (const char *c = message; *c; c++) {
+                if (*c == '"' || *c == '\\')
+                        *p++ = '\\';
+                *p++ = *c;
+        }
         for (size_t i = 0; i < f->n; i++) {
                 const char *eq = strchr(f->v[i], '=');
 
@@ -211,7 +220,7 @@ static int va_skip_format(const char *format, va_list *ap) {
                                 longs++;
                         else if (*p == 'h')
                                 shorts++;
-                        else if (strchr("qjzZtL", *p))
+                        else if (*p && strchr("qjzZtL", *p))
                                 big = true, longs = 2;
                         else
                                 break;

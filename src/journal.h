@@ -21,8 +21,9 @@ void journal_fields_done(JournalFields *f);
  * and one FILELESS_ field for each field of event_field_table[] that is set. */
 int journal_fields_from_event(const EventRecord *r, JournalFields *ret);
 
-/* One line for stderr: the message, then every other field as NAME="value".
- * The values are escaped already, so quoting keeps the line parseable. */
+/* One line for stderr: the message (its quotes and backslashes escaped),
+ * then every other field as NAME="value". The values are escaped already, so
+ * quoting keeps the line parseable. */
 int journal_fields_line(const JournalFields *f, char **ret);
 
 /* Sends F to journald under SYSLOG_IDENTIFIER=filelesslock. When journald

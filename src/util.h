@@ -113,9 +113,11 @@ static inline bool parse_uint64(const char *s, uint64_t max, uint64_t *ret) {
         if (!s || *s < '0' || *s > '9' || (s[0] == '0' && s[1]))
                 return false;
         for (; *s >= '0' && *s <= '9'; s++) {
-                if (n > (max - (uint64_t) (*s - '0')) / 10)
+                uint64_t d = (uint64_t) (*s - '0');
+
+                if (d > max || n > (max - d) / 10)
                         return false;
-                n = n * 10 + (uint64_t) (*s - '0');
+                n = n * 10 + d;
         }
         if (*s)
                 return false;
