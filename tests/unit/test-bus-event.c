@@ -324,7 +324,8 @@ static void test_invalid_profile(void) {
         /* quoted: the value's quotes cannot end the quote */
         assert_invalid_profile("a\" or \"b", "a\\\" or \\\"b");
         assert_invalid_profile("\\", "\\\\");
-        assert_invalid_profile("x\n\x1b[2J\xc2\x9b\xe2\x80\xae\xef\xbf\xbe", "x\\n\\x1b[2J\\u009b\\u202e\\xef\\xbf\\xbe");
+        assert_invalid_profile("x\n\x1b[2J\xc2\x9b\xe2\x80\xae\xef\xbf\xbe",
+                               "x\\n\\x1b[2J\\u009b\\u202e\\xef\\xbf\\xbe");
 
         /* cut after 64 bytes with "...", not at 63 or 65 */
         memset(value, 'v', 64);

@@ -322,8 +322,8 @@ static void test_error_escapes_control_characters(void) {
 
                 memset(expected, 'x', 64);
                 expected[64] = 0;
-                ASSERT_STREQ(err + strlen("test.conf:2: invalid Profile=\""), strcat(expected, "...\", valid profiles are "
-                                                                                          VALID_PROFILES));
+                strcat(expected, "...\", valid profiles are " VALID_PROFILES);
+                ASSERT_STREQ(err + strlen("test.conf:2: invalid Profile=\""), expected);
         }
         free(err), err = NULL;
 

@@ -319,8 +319,8 @@ static void test_record_script(void) {
         ASSERT_STREQ(field(&ev, "FILELESS_SCRIPT"), "1");
         ASSERT_STREQ(field(&ev, "FILELESS_PROFILE"), "allow");
         ASSERT_CONTAINS(ev.r.message, "#! script");
-        ASSERT_STARTSWITH(ev.r.message,
-                          "Allowed fileless execution by pid 1234 (\"bash\"), uid 1001: #! script in memfd \"memfd:x\"");
+        ASSERT_STARTSWITH(ev.r.message, "Allowed fileless execution by pid 1234 (\"bash\"), uid 1001: "
+                                        "#! script in memfd \"memfd:x\"");
         ASSERT_INT_EQ(ev.r.priority, 5);
         event_done(&ev);
 

@@ -278,7 +278,8 @@ static void test_struct_warns_once(void) {
         ASSERT_STREQ(out, WARNING_UNREACHABLE
                      "filelesslock: one MESSAGE_ID=\"" FL_MESSAGE_STARTED "\" PRIORITY=\"6\" "
                      "FILELESS_PROFILE=\"baseline\"\n"
-                     "filelesslock: two 2 MESSAGE_ID=\"" FL_MESSAGE_STOPPED "\" PRIORITY=\"4\" FILELESS_PINS=\"gone\"\n");
+                     "filelesslock: two 2 MESSAGE_ID=\"" FL_MESSAGE_STOPPED "\" PRIORITY=\"4\" "
+                     "FILELESS_PINS=\"gone\"\n");
         ASSERT_INT_EQ(status, ENOENT);
         free(out);
 }
