@@ -628,6 +628,23 @@ static void test_rate_limit(void) {
                            "(no limit) to 1000000");
 }
 
+/* A number is a number with leading zeros too, as it was at 6294eef (a loop
+ * over digits) and as systemd's own parsers take it; filelesslockd.conf(5)
+ * says "a number". Since 5c285e6 the burst goes through parse_uint64()
+ * (src/util.h), which refuses them, so a file with RateLimitBurst=0100 that
+ * was valid now fails to load. A src/ change to fix or to document; see
+ * tests/unit/meson.build. */
+static void test_rate_limit_burst_leading_zeros(void) {
+        Settings s = SETTINGS_DEFAULT;
+        int r;
+
+        r = parse("[Fileless]\nRateLimitBurst=0100\n", &s, NULL);
+        ASSERT_INT_EQ(r, 0);
+        ASSERT_INT_EQ(s.rate_limit_burst, 100);
+        ASSERT_INT_EQ(parse("[Fileless]\nRateLimitBurst=00\n", &s, NULL), 0);
+        ASSERT_INT_EQ(s.rate_limit_burst, 0);
+}
+
 /* ---- conf_write_profile_dropin() and conf_profile_overridden() ---- */
 
 static char *read_file(const char *path) {
@@ -811,17 +828,20 @@ static void test_write_dropin_not_a_directory(void) {
  * tests/unit/meson.build. */
 static void test_write_dropin_not_a_directory_errno(void) {
         char *d = make_dir("write-notdir-errno"), *main_path = join(d, "fileless.conf");
+        int r;
 
         write_file(d, "fileless.conf.d", "not a directory\n");
-        ASSERT_INT_EQ(conf_write_profile_dropin(main_path, FL_PROFILE_ALLOW, NULL), -ENOTDIR);
+        r = conf_write_profile_dropin(main_path, FL_PROFILE_ALLOW, NULL);
+        /* freed first: an expected failure must not leave a leak report */
         free(main_path);
         free(d);
+        ASSERT_INT_EQ(r, -ENOTDIR);
 }
 
 /* Runs FN in a child without root's privileges: as nobody (65534) when we are
- * root, as we are otherwise. The child must not clean up the parent's
- * temporary directory on its way out. */
-static void run_unprivileged(void (*fn)(void)) {
+ * root, as we are otherwise, and returns its wait status. The child must not
+ * clean up the parent's temporary directory on its way out. */
+static int run_unprivileged_status(void (*fn)(void)) {
         int status;
         pid_t pid;
 
@@ -844,6 +864,12 @@ static void run_unprivileged(void (*fn)(void)) {
                 _exit(EXIT_SUCCESS);
         }
         ASSERT_INT_EQ(waitpid(pid, &status, 0), pid);
+        return status;
+}
+
+static void run_unprivileged(void (*fn)(void)) {
+        int status = run_unprivileged_status(fn);
+
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 TEST_FAIL("the unprivileged child failed (status 0x%x)", status);
 }
@@ -1012,8 +1038,15 @@ static void test_profile_overridden_unreadable(void) {
 
 static void overridden_unreadable_errno(void) {
         char *ret = NULL;
+        int r = conf_profile_overridden(unreadable_main, &ret);
 
-        ASSERT_INT_EQ(conf_profile_overridden(unreadable_main, &ret), -EACCES);
+        free(ret);
+        if (r != -EACCES) {
+                /* _exit(), not exit(): an expected failure must not leave a
+                 * leak report for what the parent allocated */
+                fprintf(stderr, "conf_profile_overridden() = %d, expected %d (-EACCES)\n", r, -EACCES);
+                _exit(EXIT_FAILURE);
+        }
 }
 
 /* The errno of the case above: dropins_foreach() returns conf_error()'s
@@ -1022,16 +1055,18 @@ static void overridden_unreadable_errno(void) {
  * src/ bug; see tests/unit/meson.build. */
 static void test_profile_overridden_unreadable_errno(void) {
         char *d = make_dir("overridden-ro-errno"), *dd = make_dir("overridden-ro-errno/fileless.conf.d");
+        int status;
 
         unreadable_main = join(d, "fileless.conf");
         ASSERT_INT_EQ(chmod(tmp_root, 0755), 0);
         ASSERT_INT_EQ(chmod(dd, 0), 0);
-        run_unprivileged(overridden_unreadable_errno);
+        status = run_unprivileged_status(overridden_unreadable_errno);
         ASSERT_INT_EQ(chmod(dd, 0755), 0);
 
         free(unreadable_main);
         free(dd);
         free(d);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 int main(int argc, char **argv) {
@@ -1050,6 +1085,7 @@ int main(int argc, char **argv) {
         TEST(test_error_escapes_control_characters);
         TEST(test_error_shows_text);
         TEST(test_rate_limit);
+        TEST(test_rate_limit_burst_leading_zeros);
 
         if (!mkdtemp(tmpl))
                 TEST_FAIL("mkdtemp: %m");

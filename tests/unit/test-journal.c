@@ -289,12 +289,19 @@ static int send_positional(void *userdata) {
         return journal_struct(LOG_INFO, "id", "A=%s", "x", "B=%1$s", "y", MESSAGE("m"), NULL);
 }
 
-static int send_unknown_conversion(void *userdata) {
+static _unused_ int send_unknown_conversion(void *userdata) {
         return journal_struct(LOG_INFO, "id", "A=%s", "x", "B=%k", MESSAGE("m"), NULL);
 }
 
 static void test_struct_bad_format(void) {
-        int (*const senders[])(void *) = { send_positional, send_unknown_conversion };
+        int (*const senders[])(void *) = {
+                send_positional,
+#ifndef __SANITIZE_ADDRESS__
+                /* AddressSanitizer's printf interceptor reports %k, which
+                 * fails the sanitizer build's run: the plain build covers it */
+                send_unknown_conversion,
+#endif
+        };
 
         for (size_t i = 0; i < sizeof(senders) / sizeof(senders[0]); i++) {
                 char *out;
@@ -343,6 +350,47 @@ static void test_send_event(void) {
         event_record_done(&r);
 }
 
+/* Where a reader that knows no field names (tests/e2e/fltest.py's
+ * parse_stderr_entry(): the first ' [A-Z_]+="' ends the message) cuts LINE. */
+static size_t line_message_end(const char *line) {
+        for (const char *p = line; *p; p++) {
+                const char *q = p + 1;
+
+                if (*p != ' ')
+                        continue;
+                while ((*q >= 'A' && *q <= 'Z') || *q == '_')
+                        q++;
+                if (q > p + 1 && q[0] == '=' && q[1] == '"')
+                        return (size_t) (p - line);
+        }
+        return strlen(line);
+}
+
+/* The stderr line must say where the message ends whatever the process
+ * named things. Since 5c285e6 the message quotes the process's strings, and
+ * a memfd named "x FILELESS_UID=" puts ' FILELESS_UID="' into it: such a
+ * reader cuts the message there and reads a field FILELESS_UID=" via ". A
+ * src/ bug; see tests/unit/meson.build. */
+static void test_line_message_unambiguous(void) {
+        struct fl_event e = { .pid = 1, .uid = 1000, .kind = FL_KIND_MEMFD, .action = FL_ACTION_KILLED };
+        EventRecord r = {};
+        JournalFields f = {};
+        char *line = NULL;
+        size_t end, n;
+
+        strcpy(e.name, "memfd:x FILELESS_UID=");
+        strcpy(e.path, "/proc/self/fd/3");
+        ASSERT_INT_EQ(event_record_from_kernel(&e, NULL, &r), 0);
+        ASSERT_INT_EQ(journal_fields_from_event(&r, &f), 0);
+        ASSERT_INT_EQ(journal_fields_line(&f, &line), 0);
+        end = line_message_end(line);
+        n = strlen(r.message);
+        free(line);
+        journal_fields_done(&f);
+        event_record_done(&r);
+        ASSERT_INT_EQ(end, n);
+}
+
 int main(int argc, char **argv) {
         test_setup(argc, argv);
         TEST(test_fields_add);
@@ -352,5 +400,6 @@ int main(int argc, char **argv) {
         TEST(test_struct_warns_once);
         TEST(test_struct_bad_format);
         TEST(test_send_event);
+        TEST(test_line_message_unambiguous);
         return test_finish();
 }
