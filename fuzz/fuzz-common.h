@@ -10,9 +10,12 @@
  * (no C0 control but tab and newline, no DEL, no C1 control U+0080..U+009F),
  * and sd-bus refuses a string that is not valid per unichar_is_valid() (no
  * surrogate, no noncharacter U+FDD0..U+FDEF or U+xFFFE/U+xFFFF). Newline and
- * tab are refused here as well, since our output must be one line.
- * escape_string() (src/event-format.h) promises all of this since commit
- * 9249250, which fixed the C1 and noncharacter findings of these targets. */
+ * tab are refused here as well, since our output must be one line, and so
+ * are the other deceptive code points (bidi controls, zero-width characters,
+ * line and paragraph separators, BOM), which show nothing and change how the
+ * text around them reads. escape_string() (src/escape.h) promises all of
+ * this: C1 and noncharacters since commit 9249250, which fixed those findings
+ * of these targets, the other deceptive code points since 5c285e6. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -67,7 +70,7 @@ static inline void fuzz_dump(const char *what, const void *p, size_t n) {
         } while (0)
 
 /* The well-formed byte sequences of the Unicode standard (version 15, table
- * 3-7), written from the table rather than from event-format.c so that the two
+ * 3-7), written from the table rather than from escape.c so that the two
  * check each other. Returns the length of the sequence at S and its code point,
  * or 0 when S (N > 0 bytes available) does not start with one. */
 static inline size_t fuzz_utf8_decode(const unsigned char *s, size_t n, uint32_t *ret_cp) {
@@ -113,6 +116,16 @@ static inline bool fuzz_cp_is_c1(uint32_t cp) {
         return cp >= 0x80 && cp <= 0x9f;
 }
 
+/* The code points escape_string() shows as \uXXXX, from its documentation
+ * (escape.h and commit 5c285e6), not from escape.c: the C1 controls, ALM,
+ * the Mongolian vowel separator, zero-width and direction marks, line and
+ * paragraph separators, embeddings and overrides, word joiner and invisible
+ * operators, isolates, and the BOM. */
+static inline bool fuzz_cp_is_deceptive(uint32_t cp) {
+        return fuzz_cp_is_c1(cp) || cp == 0x061c || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+               (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+}
+
 /* The 66 noncharacters; systemd's unichar_is_valid() refuses them, and with it
  * sd_bus_message_append() for any string holding one. */
 static inline bool fuzz_cp_is_noncharacter(uint32_t cp) {
@@ -143,6 +156,8 @@ static inline void fuzz_check_text_at(const char *file, int line, const char *wh
                         problem = "a C0 control character or DEL";
                 else if (fuzz_cp_is_c1(cp))
                         problem = "a C1 control character (U+0080..U+009F): not printable for journalctl";
+                else if (fuzz_cp_is_deceptive(cp))
+                        problem = "a deceptive code point (bidi, zero-width, separator or BOM)";
                 else if (fuzz_cp_is_noncharacter(cp))
                         problem = "a Unicode noncharacter: sd-bus refuses the string";
                 else

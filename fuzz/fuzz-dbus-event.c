@@ -3,8 +3,9 @@
 /* What the daemon sends on D-Bus from hostile input, against the real sd-bus.
  *
  * bus_event_append() and bus_error_invalid_profile() (src/bus-event.c) are
- * what bus.c sends: the Event signal's a{sv}, its strings taken from
- * event_format()'s fields, and the InvalidArgs error of SetProfile(). sd-bus
+ * what bus.c sends: the Event signal's a{sv}, made from the EventRecord that
+ * event_record_from_kernel() makes of the ring buffer record, and the
+ * InvalidArgs error of SetProfile(). sd-bus
  * refuses a string that is not valid UTF-8 in its own sense (noncharacters
  * included), and the daemon then sends nothing: an attacker who could get such
  * a string through would hide the exec from every D-Bus listener
@@ -12,9 +13,11 @@
  * enough for sd-bus to build and seal messages, nothing is sent.
  * Invariants:
  *  - bus_event_append() succeeds, and the sealed signal reads back with
- *    exactly the documented keys (org.bpflock.Fileless1(5)), each once and of
- *    its documented type, Unit exactly when there is a unit; strings are those
- *    of the journal fields, each printable; numbers are the record's;
+ *    exactly the documented keys (org.bpflock.Fileless1(5), plus the four
+ *    5c285e6 added), each once and of its documented type, ExecComm, Unit
+ *    and UserUnit exactly when there is one; strings are those of the journal
+ *    fields, each printable; numbers are the record's;
+ *  - bus_event_read() (filelesslockctl monitor) gives back the record;
  *  - the InvalidArgs error for an unknown profile is -EINVAL with that name,
  *    is accepted by sd-bus, printable, and names the value (escaped, cut at
  *    64 bytes with "..."), for every value sd-bus would have let reach the
@@ -28,7 +31,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-event.h"
-#include "event-format.h"
+#include "event-fields.h"
 #include "fuzz-common.h"
 #include "fuzz-event-input.h"
 #include "names.h"
@@ -40,34 +43,41 @@ static sd_bus *bus;
 static uint64_t cookie;
 
 /* The keys of the Event signal, their types and where their values come from:
- * org.bpflock.Fileless1(5) and dbus/org.bpflock.Fileless1.xml, not bus-event.c.
- * A string is the journal field FIELD ("the values are those of the journal
- * entry"); a number is the record's. */
-enum { V_TIMESTAMP, V_PID, V_PPID, V_UID, V_GID, V_INODE, V_DEVICE, V_PIDNS, V_CGROUP };
+ * org.bpflock.Fileless1(5) and dbus/org.bpflock.Fileless1.xml, not bus-event.c,
+ * plus the keys 5c285e6 added that the manual does not list yet (Script,
+ * ExecComm, PidNamespaceLevel, UserUnit). A string is the journal field FIELD
+ * ("the values are those of the journal entry"); a number is the record's. */
+enum { V_TIMESTAMP, V_PID, V_PPID, V_UID, V_GID, V_INODE, V_DEVICE, V_PIDNS, V_PIDNS_LEVEL, V_CGROUP, V_SCRIPT };
+enum { ALWAYS, IF_EXEC_COMM, IF_UNIT, IF_USER_UNIT };
 static const struct {
         const char *key;
         char type;
         const char *field; /* for 's' */
-        int value;         /* for 't' and 'u' */
+        int value;         /* for 't', 'u' and 'b' */
+        int when;
 } event_keys[] = {
         { "Timestamp", 't', NULL, V_TIMESTAMP },
-        { "Action", 's', "FILELESS_ACTION", 0 },
-        { "Kind", 's', "FILELESS_KIND", 0 },
-        { "Profile", 's', "FILELESS_PROFILE", 0 },
-        { "Backend", 's', "FILELESS_BACKEND", 0 },
+        { "Action", 's', "FILELESS_ACTION" },
+        { "Kind", 's', "FILELESS_KIND" },
+        { "Profile", 's', "FILELESS_PROFILE" },
+        { "Backend", 's', "FILELESS_BACKEND" },
+        { "Script", 'b', NULL, V_SCRIPT },
         { "Pid", 'u', NULL, V_PID },
         { "PPid", 'u', NULL, V_PPID },
         { "Uid", 'u', NULL, V_UID },
         { "Gid", 'u', NULL, V_GID },
-        { "Comm", 's', "FILELESS_COMM", 0 },
-        { "ParentComm", 's', "FILELESS_PARENT_COMM", 0 },
-        { "FileName", 's', "FILELESS_FILE_NAME", 0 },
-        { "ExecPath", 's', "FILELESS_EXEC_PATH", 0 },
+        { "Comm", 's', "FILELESS_COMM" },
+        { "ExecComm", 's', "FILELESS_EXEC_COMM", 0, IF_EXEC_COMM },
+        { "ParentComm", 's', "FILELESS_PARENT_COMM" },
+        { "FileName", 's', "FILELESS_FILE_NAME" },
+        { "ExecPath", 's', "FILELESS_EXEC_PATH" },
         { "Inode", 't', NULL, V_INODE },
         { "Device", 't', NULL, V_DEVICE },
         { "PidNamespace", 't', NULL, V_PIDNS },
+        { "PidNamespaceLevel", 'u', NULL, V_PIDNS_LEVEL },
         { "CgroupId", 't', NULL, V_CGROUP },
-        { "Unit", 's', "FILELESS_UNIT", 0 }, /* last: only when there is a unit */
+        { "Unit", 's', "FILELESS_UNIT", 0, IF_UNIT },
+        { "UserUnit", 's', "FILELESS_USER_UNIT", 0, IF_USER_UNIT },
 };
 #define N_EVENT_KEYS (sizeof(event_keys) / sizeof(event_keys[0]))
 
@@ -75,6 +85,10 @@ static uint64_t expected_number(int which, const struct fl_event *e, uint64_t re
         switch (which) {
         case V_TIMESTAMP:
                 return realtime_usec;
+        case V_SCRIPT:
+                return !!(e->flags & FL_EVENT_SCRIPT);
+        case V_PIDNS_LEVEL:
+                return e->pidns_level;
         case V_PID:
                 return e->pid;
         case V_PPID:
@@ -104,20 +118,38 @@ static uint64_t expected_number(int which, const struct fl_event *e, uint64_t re
                         FUZZ_FAIL("%s = %s", #call, strerror(-_r_));    \
         } while (0)
 
-static void check_event_signal(const FuzzEvent *fe, const EventFields *f) {
-        const char *unit = fuzz_field(f, "FILELESS_UNIT");
-        uint64_t realtime_usec = fe->ctxp ? fe->ctxp->realtime_usec : 0;
+/* The journal value of field NAME, as the journal entry has it. */
+static char *journal_value(const EventRecord *r, const char *name) {
+        EventField f = event_field_from_journal(name);
+        char *v = NULL;
+
+        if (f < 0 || !r->values[f].set)
+                return NULL;
+        CHECK_BUS(event_value_format(r, f, &v));
+        return v;
+}
+
+static void check_event_signal(const FuzzEvent *fe, const EventRecord *rec) {
+        const EventContext *ctx = fe->ctxp;
+        uint64_t realtime_usec = ctx ? ctx->realtime_usec : 0;
+        bool present[] = {
+                [ALWAYS] = true,
+                [IF_EXEC_COMM] = fe->e.exec_comm[0] != 0,
+                [IF_UNIT] = ctx && ctx->unit && *ctx->unit,
+                [IF_USER_UNIT] = ctx && ctx->user_unit && *ctx->user_unit,
+        };
         size_t seen[N_EVENT_KEYS] = {};
-        bool has_unit = unit && *unit;
         sd_bus_message *m = NULL;
+        EventRecord back = {};
         int r;
 
         /* The daemon's own code (src/bus-event.c), on hostile input. */
         CHECK_BUS(sd_bus_message_new_signal(bus, &m, BUS_PATH, BUS_INTERFACE, "Event"));
-        r = bus_event_append(m, &fe->e, f, realtime_usec);
+        r = bus_event_append(m, rec);
         if (r < 0) {
-                for (size_t i = 0; i < f->n; i++)
-                        fuzz_dump("field", f->fields[i], strlen(f->fields[i]));
+                for (EventField f = 0; f < _EVENT_FIELD_MAX; f++)
+                        if (rec->values[f].set && rec->values[f].str)
+                                fuzz_dump(event_field_table[f].bus, rec->values[f].str, strlen(rec->values[f].str));
                 FUZZ_FAIL("bus_event_append() = %s: bus_emit_event() would send no Event signal for this exec",
                           strerror(-r));
         }
@@ -142,11 +174,13 @@ static void check_event_signal(const FuzzEvent *fe, const EventFields *f) {
                 if (contents[0] != event_keys[k].type || contents[1] != 0)
                         FUZZ_FAIL("key %s has type %s, documented %c", key, contents, event_keys[k].type);
                 if (event_keys[k].type == 's') {
-                        const char *value, *sent = fuzz_field(f, event_keys[k].field);
+                        const char *value;
+                        char *sent = journal_value(rec, event_keys[k].field);
 
                         CHECK_BUS(sd_bus_message_read(m, "v", "s", &value));
                         FUZZ_ASSERT_STR(sent && strcmp(value, sent) == 0, key, value);
                         fuzz_check_text(key, value);
+                        free(sent);
                 } else {
                         uint64_t value, expected = expected_number(event_keys[k].value, &fe->e, realtime_usec);
 
@@ -155,6 +189,11 @@ static void check_event_signal(const FuzzEvent *fe, const EventFields *f) {
 
                                 CHECK_BUS(sd_bus_message_read(m, "v", "u", &u));
                                 value = u;
+                        } else if (event_keys[k].type == 'b') {
+                                int b;
+
+                                CHECK_BUS(sd_bus_message_read(m, "v", "b", &b));
+                                value = b;
                         } else
                                 CHECK_BUS(sd_bus_message_read(m, "v", "t", &value));
                         if (value != expected)
@@ -166,12 +205,33 @@ static void check_event_signal(const FuzzEvent *fe, const EventFields *f) {
         CHECK_BUS(r);
         CHECK_BUS(sd_bus_message_exit_container(m));
         for (size_t k = 0; k < N_EVENT_KEYS; k++) {
-                size_t want = k < N_EVENT_KEYS - 1 ? 1 : has_unit;
+                size_t want = present[event_keys[k].when];
 
                 if (seen[k] != want)
                         FUZZ_FAIL("key %s appears %zu times in the Event signal, expected %zu", event_keys[k].key,
                                   seen[k], want);
         }
+
+        /* What filelesslockctl monitor reads: the same record. */
+        CHECK_BUS(sd_bus_message_rewind(m, 1));
+        r = bus_event_read(m, &back);
+        if (r < 0)
+                FUZZ_FAIL("bus_event_read() = %s on the daemon's own signal", strerror(-r));
+        for (EventField f = 0; f < _EVENT_FIELD_MAX; f++) {
+                const EventValue *a = &rec->values[f], *b = &back.values[f];
+
+                FUZZ_ASSERT(a->set == b->set);
+                if (!a->set)
+                        continue;
+                if (event_field_table[f].type == EVENT_TYPE_STRING)
+                        FUZZ_ASSERT_STR(strcmp(a->str, b->str) == 0, event_field_table[f].bus, b->str);
+                /* a device is 32 bits in the kernel (s_dev); more does not
+                 * survive the st_dev conversion */
+                else if (a->num != b->num && !(f == EVENT_DEVICE && a->num >> 32))
+                        FUZZ_FAIL("%s reads back as %llu, the record has %llu", event_field_table[f].bus,
+                                  (unsigned long long) b->num, (unsigned long long) a->num);
+        }
+        event_record_done(&back);
         sd_bus_message_unref(m);
 }
 
@@ -249,7 +309,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        EventFields f = {};
+        EventRecord rec = {};
         FuzzEvent fe;
         char *name;
         int r;
@@ -262,12 +322,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check_set_profile_error(fe.unit ? fe.unit : name);
         free(name);
 
-        r = event_format(&fe.e, fe.ctxp, &f);
+        r = event_record_from_kernel(&fe.e, fe.ctxp, &rec);
         if (r < 0)
-                FUZZ_FAIL("event_format() failed: %s", strerror(-r));
-        check_event_signal(&fe, &f);
+                FUZZ_FAIL("event_record_from_kernel() failed: %s", strerror(-r));
+        check_event_signal(&fe, &rec);
 
-        event_fields_done(&f);
+        event_record_done(&rec);
         fuzz_event_done(&fe);
         return 0;
 }

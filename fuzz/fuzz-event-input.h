@@ -1,38 +1,44 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* How fuzz-event-format and fuzz-dbus-event read their input:
+/* How fuzz-event-fields and fuzz-dbus-event read their input:
  *
  *   bytes [0, sizeof(struct fl_event))  the ring buffer record, zero-padded
  *                                       when the input is shorter
  *   next byte (the selector), optional  bits 0-1: shm_dir = none, /dev/shm,
  *                                       /run/shm, none; bit 2: a unit follows;
+ *                                       bit 3: a user unit follows;
  *                                       bit 7: no EventContext at all
- *   the rest                            the unit name, cut at its first NUL
+ *   the rest                            the unit name up to its first NUL,
+ *                                       then the user unit's (each when its
+ *                                       bit is set; the user unit alone takes
+ *                                       all of the rest)
  *
  * All of struct fl_event is attacker-controlled in the sense that matters:
- * comm (prctl(PR_SET_NAME)), the names (memfd_create(), the file's name) and
- * the exec path are the exec'ing user's choice, the rest is not but costs
- * nothing to vary. The unit is a cgroup directory name, which a delegated
- * subtree lets an unprivileged user choose. shm_dir is not fuzzed: the daemon
- * only ever passes one of its two constants (bpf-loader.c, fl_bpf_shm_dir()). */
+ * comm (prctl(PR_SET_NAME)), exec_comm (the new image's name), the names
+ * (memfd_create(), the file's name) and the exec path are the exec'ing user's
+ * choice, the rest is not but costs nothing to vary. The units are cgroup
+ * directory names, which a delegated subtree lets an unprivileged user choose.
+ * shm_dir is not fuzzed: the daemon only ever passes one of its two
+ * constants (fl_bpf_shm_dir()). */
 
-#include "event-format.h"
+#include "event-fields.h"
 #include "fileless.h"
 #include "fuzz-common.h"
 
 /* fuzz/make-seeds.py writes the same layout. */
-_Static_assert(sizeof(struct fl_event) == 608, "struct fl_event changed: update fuzz/make-seeds.py");
+_Static_assert(sizeof(struct fl_event) == 624, "struct fl_event changed: update fuzz/make-seeds.py");
 
 #define FUZZ_SEL_SHM_MASK 0x03U
 #define FUZZ_SEL_UNIT 0x04U
+#define FUZZ_SEL_USER_UNIT 0x08U
 #define FUZZ_SEL_NO_CTX 0x80U
 
 typedef struct FuzzEvent {
         struct fl_event e;
         EventContext ctx;
         const EventContext *ctxp; /* &ctx or NULL */
-        char *unit;               /* owned; ctx.unit */
+        char *unit, *user_unit;   /* owned; ctx.unit, ctx.user_unit */
 } FuzzEvent;
 
 static inline void fuzz_event_decode(const uint8_t *data, size_t size, FuzzEvent *ret) {
@@ -55,21 +61,35 @@ static inline void fuzz_event_decode(const uint8_t *data, size_t size, FuzzEvent
                 if (!ret->unit)
                         abort();
                 ret->ctx.unit = ret->unit;
+                n = strnlen((const char *) data, size);
+                n += n < size; /* and its NUL */
+                data += n, size -= n;
+        }
+        if (sel & FUZZ_SEL_USER_UNIT) {
+                ret->user_unit = strndup((const char *) data, size);
+                if (!ret->user_unit)
+                        abort();
+                ret->ctx.user_unit = ret->user_unit;
         }
         ret->ctxp = sel & FUZZ_SEL_NO_CTX ? NULL : &ret->ctx;
 }
 
 static inline void fuzz_event_done(FuzzEvent *fe) {
         free(fe->unit);
-        fe->unit = NULL;
+        free(fe->user_unit);
+        fe->unit = fe->user_unit = NULL;
 }
 
-/* The value of field NAME, or NULL when F has none. */
-static inline const char *fuzz_field(const EventFields *f, const char *name) {
-        size_t n = strlen(name);
-
-        for (size_t i = 0; i < f->n; i++)
-                if (strncmp(f->fields[i], name, n) == 0 && f->fields[i][n] == '=')
-                        return f->fields[i] + n + 1;
-        return NULL;
+/* The daemon's names for the enums, written from bpf/fileless.h and the
+ * README, not taken from names.c; "unknown" for anything else. */
+static inline const char *fuzz_name_of(int v, const char *const *table, int lo, int hi) {
+        return v >= lo && v <= hi ? table[v - lo] : "unknown";
 }
+static const char *const fuzz_kinds[] = { "ordinary", "memfd", "shm", "tmpfile", "deleted" };
+static const char *const fuzz_actions[] = { "allowed", "denied", "killed", "kill-failed" };
+static const char *const fuzz_profiles[] = { "allow", "baseline", "restricted" };
+static const char *const fuzz_backends[] = { "lsm", "tracepoint", "fmod_ret" };
+#define FUZZ_KIND(e) fuzz_name_of((e)->kind, fuzz_kinds, 0, 4)
+#define FUZZ_ACTION(e) fuzz_name_of((e)->action, fuzz_actions, 0, 3)
+#define FUZZ_PROFILE(e) fuzz_name_of((e)->profile, fuzz_profiles, 1, 3)
+#define FUZZ_BACKEND(e) fuzz_name_of((e)->backend, fuzz_backends, 1, 3)

@@ -8,7 +8,9 @@
  *    anywhere is an error, never a fallback");
  *  - a parsed value round-trips: *_to_string() gives its canonical name,
  *    which parses to the same value;
- *  - *_to_string() of any int is NULL or a name that parses back to it. */
+ *  - *_to_string() of any int is NULL or a name that parses back to it;
+ *  - kind and action names are distinct lower-case words (a hyphen inside
+ *    allowed: kill-failed). */
 
 #include <errno.h>
 
@@ -31,13 +33,16 @@ static const struct {
         { "auto", FL_BACKEND_CHOICE_AUTO, true },
         { "lsm", FL_BACKEND_CHOICE_LSM, true },
         { "tracepoint", FL_BACKEND_CHOICE_TRACEPOINT, true },
+        { "fmod_ret", FL_BACKEND_CHOICE_FMOD_RET, true },
 };
 
 static bool is_lower_name(const char *s) {
-        if (!*s)
+        size_t n = strlen(s);
+
+        if (n == 0 || s[0] == '-' || s[n - 1] == '-')
                 return false;
         for (; *s; s++)
-                if (*s < 'a' || *s > 'z')
+                if ((*s < 'a' || *s > 'z') && *s != '-')
                         return false;
         return true;
 }
@@ -94,7 +99,7 @@ static void check_ints(int i) {
                 FUZZ_ASSERT(profile_from_string(s) == i);
 
         s = backend_choice_to_string(i);
-        FUZZ_ASSERT(!s == !(i >= FL_BACKEND_CHOICE_AUTO && i <= FL_BACKEND_CHOICE_TRACEPOINT));
+        FUZZ_ASSERT(!s == !(i >= FL_BACKEND_CHOICE_AUTO && i <= FL_BACKEND_CHOICE_FMOD_RET));
         if (s)
                 FUZZ_ASSERT(backend_choice_from_string(s) == i);
 

@@ -21,7 +21,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 seconds=600
 build='build-fuzz'
 work=/var/tmp/filelesslock-fuzz
-all=(fuzz-conf fuzz-profile fuzz-escape fuzz-event-format fuzz-dbus-event fuzz-ratelimit)
+all=(fuzz-conf fuzz-profile fuzz-escape fuzz-event-fields fuzz-dbus-event fuzz-ratelimit)
 targets=()
 extra=()
 

@@ -56,8 +56,10 @@ static void test_backend_choice(void) {
         ASSERT_INT_EQ(backend_choice_from_string("auto"), FL_BACKEND_CHOICE_AUTO);
         ASSERT_INT_EQ(backend_choice_from_string("lsm"), FL_BACKEND_CHOICE_LSM);
         ASSERT_INT_EQ(backend_choice_from_string("tracepoint"), FL_BACKEND_CHOICE_TRACEPOINT);
+        ASSERT_INT_EQ(backend_choice_from_string("fmod_ret"), FL_BACKEND_CHOICE_FMOD_RET);
         ASSERT_INT_EQ(FL_BACKEND_CHOICE_LSM, FL_BACKEND_LSM);
         ASSERT_INT_EQ(FL_BACKEND_CHOICE_TRACEPOINT, FL_BACKEND_TRACEPOINT);
+        ASSERT_INT_EQ(FL_BACKEND_CHOICE_FMOD_RET, FL_BACKEND_FMOD_RET);
 
         ASSERT_INT_EQ(backend_choice_from_string(NULL), -EINVAL);
         ASSERT_INT_EQ(backend_choice_from_string(""), -EINVAL);
@@ -66,15 +68,22 @@ static void test_backend_choice(void) {
         ASSERT_INT_EQ(backend_choice_from_string("tracepoint "), -EINVAL);
         ASSERT_INT_EQ(backend_choice_from_string("trace"), -EINVAL);
         ASSERT_INT_EQ(backend_choice_from_string("bpf"), -EINVAL);
+        ASSERT_INT_EQ(backend_choice_from_string("fmod-ret"), -EINVAL);
+        ASSERT_INT_EQ(backend_choice_from_string("fmod_ret "), -EINVAL);
+        ASSERT_INT_EQ(backend_choice_from_string("FMOD_RET"), -EINVAL);
+        ASSERT_INT_EQ(backend_choice_from_string("fmod"), -EINVAL);
 
         ASSERT_STREQ(backend_choice_to_string(FL_BACKEND_CHOICE_AUTO), "auto");
         ASSERT_STREQ(backend_choice_to_string(FL_BACKEND_CHOICE_LSM), "lsm");
         ASSERT_STREQ(backend_choice_to_string(FL_BACKEND_CHOICE_TRACEPOINT), "tracepoint");
-        ASSERT_NULL(backend_choice_to_string(3));
+        /* 3 was no backend before fmod_ret became one */
+        ASSERT_STREQ(backend_choice_to_string(3), "fmod_ret");
+        ASSERT_NULL(backend_choice_to_string(4));
+        ASSERT_NULL(backend_choice_to_string(_FL_BACKEND_MAX));
         ASSERT_NULL(backend_choice_to_string(-1));
 
         /* round trip */
-        static const char *const names[] = { "auto", "lsm", "tracepoint" };
+        static const char *const names[] = { "auto", "lsm", "tracepoint", "fmod_ret" };
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
                 ASSERT_STREQ(backend_choice_to_string(backend_choice_from_string(names[i])), names[i]);
 }
@@ -82,6 +91,8 @@ static void test_backend_choice(void) {
 static void test_backend_to_string(void) {
         ASSERT_STREQ(backend_to_string(FL_BACKEND_LSM), "lsm");
         ASSERT_STREQ(backend_to_string(FL_BACKEND_TRACEPOINT), "tracepoint");
+        ASSERT_STREQ(backend_to_string(FL_BACKEND_FMOD_RET), "fmod_ret");
+        ASSERT_INT_EQ(_FL_BACKEND_MAX, 4);
         /* 0 is "auto" only as a choice, never as the backend in use */
         ASSERT_NULL(backend_to_string(0));
         ASSERT_NULL(backend_to_string(_FL_BACKEND_MAX));
@@ -103,12 +114,15 @@ static void test_action_to_string(void) {
         ASSERT_STREQ(action_to_string(FL_ACTION_ALLOWED), "allowed");
         ASSERT_STREQ(action_to_string(FL_ACTION_DENIED), "denied");
         ASSERT_STREQ(action_to_string(FL_ACTION_KILLED), "killed");
+        ASSERT_STREQ(action_to_string(FL_ACTION_KILL_FAILED), "kill-failed");
+        ASSERT_INT_EQ(_FL_ACTION_MAX, 4);
         ASSERT_NULL(action_to_string(_FL_ACTION_MAX));
         ASSERT_NULL(action_to_string(-1));
         ASSERT_NULL(action_to_string(200));
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+        test_setup(argc, argv);
         TEST(test_profile_from_string);
         TEST(test_profile_from_string_invalid);
         TEST(test_profile_to_string);
@@ -116,5 +130,5 @@ int main(void) {
         TEST(test_backend_to_string);
         TEST(test_kind_to_string);
         TEST(test_action_to_string);
-        return 0;
+        return test_finish();
 }
