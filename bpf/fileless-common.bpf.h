@@ -353,7 +353,11 @@ static __always_inline struct fl_verdict decide(struct task_struct *task, const 
                 v.profile = s->profile;
                 v.scope_id = s->id;
         }
-        v.trusted = exe_inode != 0 && bpf_map_lookup_elem(&fl_trusted, &key);
+        /* Trust stays on the host side: a container runtime's process that
+         * has entered a container's pid namespace (runc init about to exec the
+         * container's program, or one a user asked "exec" for) is judged like
+         * any other. */
+        v.trusted = exe_inode != 0 && task_pidns_level(task) == 0 && bpf_map_lookup_elem(&fl_trusted, &key);
         v.stop = !v.trusted && !profile_allows(v.profile, task);
         return v;
 }
