@@ -25,12 +25,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BPFFS = '/sys/fs/bpf'
 
-MSG_EXEC = '44f1fd78380e403f9427638d2ffb0464'
-MSG_STARTED = '1bd6ad36d98a429187ad58b0c1fca7bb'
-MSG_LOST = 'f69bbd6bccea42e780f4439bcfc9bd02'
-MSG_STOPPED = '3f797468fd3a4b73b93cccb3c3e32ce6'
-MSG_SUPPRESSED = '3b1b80d02ca14682995a132943f425b5'
-
 # Names of the daemon's BPF programs (bpf/fileless-*.bpf.c).
 FL_PROG_NAMES = ('fl_sched_exec', 'fl_bprm_check')
 
@@ -51,6 +45,9 @@ DAEMON = os.environ.get('FILELESSLOCKD') or os.path.join(build_dir(), 'src', 'fi
 
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'e2e'))
 from fltest import cancel_on_exit, on_exit, pinned_stats  # noqa: E402
+# The MESSAGE_IDs, read from src/message-ids.h.
+from fltest import MSG_EXEC, MSG_STARTED, MSG_STOPPED  # noqa: E402,F401
+from fltest import MSG_EVENTS_LOST as MSG_LOST, MSG_EVENTS_SUPPRESSED as MSG_SUPPRESSED  # noqa: E402,F401
 from fltest import ensure_bpffs  # noqa: E402,F401 (the scripts call bl.ensure_bpffs())
 
 

@@ -12,21 +12,44 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 BUILD = os.environ.get('FL_BUILD_DIR', os.path.join(os.path.dirname(__file__), '..', '..', 'build'))
 DAEMON = os.environ.get('FILELESSLOCKD', os.path.join(BUILD, 'src', 'filelesslockd'))
 FL_EXEC = os.environ.get('FL_EXEC', os.path.join(BUILD, 'tests', 'helpers', 'fl-exec'))
 BPFFS = '/sys/fs/bpf'
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
+
+
+def parse_message_ids(path=os.path.join(SRC, 'src', 'message-ids.h')):
+    """{'FILELESS_EXEC': '44f1...', ...} from the FL_MESSAGE_* defines of
+    src/message-ids.h: the tests never repeat an id as a literal."""
+    with open(path) as f:
+        ids = dict(re.findall(r'^#define FL_MESSAGE_(\w+) "([0-9a-f]{32})"', f.read(), re.M))
+    if not ids:
+        raise RuntimeError(f'no FL_MESSAGE_* id in {path}')
+    return ids
+
+
+MESSAGE_IDS = parse_message_ids()
+MSG_EXEC = MESSAGE_IDS['FILELESS_EXEC']
+MSG_STARTED = MESSAGE_IDS['STARTED']
+MSG_PROFILE_CHANGED = MESSAGE_IDS['PROFILE_CHANGED']
+MSG_EVENTS_LOST = MESSAGE_IDS['EVENTS_LOST']
+MSG_STOPPED = MESSAGE_IDS['STOPPED']
+MSG_EVENTS_SUPPRESSED = MESSAGE_IDS['EVENTS_SUPPRESSED']
 
 _cleanups = []
 
 
-def _run_cleanups(*_):
-    while _cleanups:
+def _run_cleanups(mark=0):
+    """Runs, newest first, the cleanups registered since there were MARK."""
+    while len(_cleanups) > mark:
         fn = _cleanups.pop()
         try:
             fn()
@@ -46,7 +69,8 @@ def on_exit(fn):
 
 def cancel_on_exit(fn):
     """Undoes on_exit(FN) once FN is no longer needed."""
-    _cleanups.remove(fn)
+    if fn in _cleanups:
+        _cleanups.remove(fn)
 
 
 def ensure_bpffs():
@@ -56,8 +80,27 @@ def ensure_bpffs():
     subprocess.run(['mount', '-t', 'bpf', 'bpf', BPFFS], check=True)
 
 
+class Abort(Exception):
+    """Ends the current case (see TAP.require); its failure is already recorded."""
+
+
+# A skip of a subtest or of a whole test is only acceptable when this tier
+# lacks a kernel feature another tier has: tools/run-tests.sh fails the run
+# for any other skip. The reason must read
+#   kernel feature: <what is missing>; covered by <meson test or suite>
+KERNEL_FEATURE_SKIP = 'kernel feature: '
+
+
+def kernel_feature_skip(feature, covered_by):
+    """The skip reason for FEATURE missing here, covered by the meson test or
+    suite COVERED_BY."""
+    return f'{KERNEL_FEATURE_SKIP}{feature}; covered by {covered_by}'
+
+
 class TAP:
-    """Prints TAP (meson counts every line as a subtest) and a summary line."""
+    """Prints TAP (meson counts every line as a subtest) and a summary line.
+    The plan comes last; tools/run-tests.sh keeps a minimum count per test
+    (tests/tap-minimum.txt), so a test that stops early fails the run."""
 
     def __init__(self, name):
         self.name = name
@@ -65,37 +108,134 @@ class TAP:
         self.failed = 0
         self.skipped = 0
         self.diag_on_failure = []
+        # Called once at the end of a failing case, each returning a
+        # (title, text) pair: the whole log of every daemon the case started.
+        self.logs_on_failure = []
 
     def ok(self, cond, desc, diag=None):
         self.n += 1
+        desc = ' '.join(str(desc).split())  # one line, whatever the description holds
         if cond:
             print(f'ok {self.n} - {desc}', flush=True)
         else:
             self.failed += 1
             print(f'not ok {self.n} - {desc}', flush=True)
-            if diag:
-                for line in str(diag).splitlines():
-                    print(f'#   {line}', flush=True)
-            for fn in self.diag_on_failure:
-                for line in fn().splitlines():
-                    print(f'#   {line}', flush=True)
+            if diag is not None:
+                self.comment(diag, '#   ')
+            for fn in list(self.diag_on_failure):
+                try:
+                    self.comment(fn(), '#   ')
+                except Exception as e:  # a diagnostic must not end the test
+                    self.comment(f'(diagnostics failed: {e!r})', '#   ')
         return cond
+
+    def require(self, cond, desc, diag=None):
+        """ok(), and if COND is false, ends the current case (raises Abort):
+        for a step everything after it depends on."""
+        if not self.ok(cond, desc, diag):
+            raise Abort(desc)
+        return cond
+
+    def exception(self, desc):
+        """Records the exception being handled as a failing subtest."""
+        etype, value, _ = sys.exc_info()
+        self.ok(False, f'{desc}: {etype.__name__}: {value}', traceback.format_exc())
 
     def skip(self, desc, reason):
         self.n += 1
         self.skipped += 1
+        reason = ' '.join(str(reason).split())
         print(f'ok {self.n} - {desc} # SKIP {reason}', flush=True)
 
-    def note(self, text):
+    @staticmethod
+    def comment(text, prefix='# '):
         for line in str(text).splitlines():
-            print(f'# {line}', flush=True)
+            print(f'{prefix}{line}', flush=True)
+
+    def note(self, text):
+        self.comment(text)
+
+    def print_logs(self, case):
+        for fn in list(self.logs_on_failure):
+            try:
+                title, text = fn()
+            except Exception as e:
+                title, text = 'a log', f'(could not be read: {e!r})'
+            if text is None:
+                continue
+            lines = text.splitlines()
+            if len(lines) > LOG_LINES_MAX:
+                title += f', last {LOG_LINES_MAX} of {len(lines)} lines'
+                lines = lines[-LOG_LINES_MAX:]
+            print(f'# ---- {case} failed: {title} ----', flush=True)
+            self.comment('\n'.join(l[:1000] for l in lines), '#   ')
+            print(f'# ---- end of {title} ----', flush=True)
 
     def done(self):
         print(f'1..{self.n}', flush=True)
         print(f'# {self.name}: {self.n - self.failed - self.skipped} passed, {self.failed} failed, '
               f'{self.skipped} skipped', flush=True)
         _run_cleanups()
-        sys.exit(1 if self.failed else 0)
+        sys.exit(1 if self.failed or self.n == 0 else 0)
+
+
+LOG_LINES_MAX = 400
+
+
+def case_names(module_globals):
+    """The test_* functions of a test file, in the order they are defined."""
+    return [(n[len('test_'):], f) for n, f in module_globals.items()
+            if n.startswith('test_') and callable(f)]
+
+
+def run_cases(name, module_globals, argv=None, setup=None):
+    """Runs the test_* functions of a test file as one TAP stream: all of
+    them, or those named in ARGV (as 'event_signal', 'event-signal' or
+    'test_event_signal'; --list prints the names). tests/meson.build
+    registers each as a meson test of its own, which runs it alone.
+
+    Each case is called as case(tap), or case(tap, setup(tap)) with SETUP.
+    What a case (or its setup) registers with on_exit() is undone when it
+    ends, so the next case starts from a clean machine. An exception in a
+    case is a failing subtest naming it, never a silent end; when a case
+    fails, the whole log of every daemon it started is printed.
+    Never returns."""
+    argv = sys.argv[1:] if argv is None else argv
+    cases = case_names(module_globals)
+    if argv == ['--list']:
+        print('\n'.join(n for n, _ in cases))
+        sys.exit(0)
+    by_name = dict(cases)
+    selected = []
+    for a in argv:
+        key = a.replace('-', '_')
+        key = key[len('test_'):] if key.startswith('test_') else key
+        if key not in by_name:
+            print(f'{sys.argv[0]}: no case "{a}"; cases: {", ".join(by_name)}', file=sys.stderr)
+            sys.exit(2)
+        selected.append((key, by_name[key]))
+    tap = TAP(name)
+    for case, fn in selected or cases:
+        tap.note(f'case {case}')
+        failed = tap.failed
+        mark = len(_cleanups)
+        logs = len(tap.logs_on_failure)
+        diags = len(tap.diag_on_failure)
+        try:
+            if setup is None:
+                fn(tap)
+            else:
+                fn(tap, setup(tap))
+        except Abort:
+            pass
+        except Exception:
+            tap.exception(f'{case}: the case ended with an exception')
+        if tap.failed > failed:
+            tap.print_logs(case)
+        del tap.logs_on_failure[logs:]
+        del tap.diag_on_failure[diags:]
+        _run_cleanups(mark)
+    tap.done()
 
 
 FIELD_RE = re.compile(r' ([A-Z_]+)="((?:[^"\\]|\\.)*)"')
@@ -135,6 +275,7 @@ class Daemon:
         self.runs = 0
         on_exit(self.cleanup)
         tap.diag_on_failure.append(self.log_tail)
+        tap.logs_on_failure.append(self.full_log)
 
     def write_config(self, text, name=None):
         path = self.config if name is None else os.path.join(self.config + '.d', name)
@@ -232,11 +373,17 @@ class Daemon:
             return ''
         return 'daemon log (last 8 lines):\n' + '\n'.join(l[:400] for l in lines[-8:])
 
+    def full_log(self):
+        try:
+            return f'daemon log {self.log_path}', self.output()
+        except OSError:
+            return f'daemon log {self.log_path}', None
+
     def entries(self):
         return [e for e in map(parse_stderr_entry, self.output().splitlines()) if e]
 
     def events(self):
-        return [e for e in self.entries() if e.get('MESSAGE_ID') == '44f1fd78380e403f9427638d2ffb0464']
+        return [e for e in self.entries() if e.get('MESSAGE_ID') == MSG_EXEC]
 
     def wait_event(self, pred, timeout=10, after=0):
         """Waits for events matching pred among those after the first AFTER;
@@ -281,9 +428,12 @@ def cgroup2_dir():
     return None
 
 
-def fl_exec(kind, via, script=False, name=None, directory=None, prefix=(), cgroup=None):
+def fl_exec(kind, via, script=False, name=None, directory=None, prefix=(), cgroup=None, creds=False):
     """Runs one experiment; returns the dict fl-exec printed (plus 'rc').
-    With CGROUP (a cgroup2 directory), fl-exec runs in that cgroup."""
+    With CGROUP (a cgroup2 directory), fl-exec runs in that cgroup. With
+    CREDS, also 'parent_pid' and 'child_pid': the pids of fl-exec and of its
+    child as this process's pid namespace sees them, told by the kernel
+    (SO_PASSCRED), whatever pid namespace PREFIX puts them in."""
     cmd = [*prefix, FL_EXEC]
     if script:
         cmd.append('--script')
@@ -291,17 +441,40 @@ def fl_exec(kind, via, script=False, name=None, directory=None, prefix=(), cgrou
         cmd += ['--name', name]
     if directory:
         cmd += ['--dir', directory]
+    pass_fds = ()
+    if creds:
+        rx, tx = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        rx.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        cmd += ['--cred-fd', str(tx.fileno())]
+        pass_fds = (tx.fileno(),)
     cmd += [kind, via]
+
     def enter_cgroup():
         with open(os.path.join(cgroup, 'cgroup.procs'), 'w') as f:
             f.write(str(os.getpid()))
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, preexec_fn=enter_cgroup if cgroup else None)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, pass_fds=pass_fds,
+                           preexec_fn=enter_cgroup if cgroup else None)
+    finally:
+        if creds:
+            tx.close()
     out = {'rc': p.returncode, 'stderr': p.stderr.strip(), 'stdout': p.stdout.strip()}
     for m in re.finditer(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)', p.stdout):
         v = m.group(2)
         if v.startswith('"'):
             v = v[1:-1].replace('\\"', '"').replace('\\\\', '\\')
         out[m.group(1)] = v
+    if creds:
+        rx.setblocking(False)
+        with rx:
+            while True:
+                try:
+                    data, anc, _, _ = rx.recvmsg(64, socket.CMSG_SPACE(struct.calcsize('iII')))
+                except BlockingIOError:
+                    break
+                for level, typ, cdata in anc:
+                    if level == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS:
+                        out[f'{data.decode()}_pid'] = str(struct.unpack('iII', cdata[:12])[0])
     return out
 
 

@@ -1,16 +1,29 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The daemon's life: backend choice, pins that outlive it, restarts that
-take them over, reloads, --disable, and every way to start it wrongly."""
+take them over, reloads, --disable, and every way to start it wrongly.
+
+  test-daemon.py [--expect-backend=lsm|tracepoint] [CASE...]
+
+--expect-backend is a promise the test keeps: vm-lsm-daemon passes lsm, and
+the run fails if the kernel does not offer that backend, rather than testing
+another one. Without it, the backend is the one this kernel offers. Each
+test_* function is a case (all without CASE; --list names them)."""
 
 import json
 import os
 import signal
 import subprocess
+import sys
 
-from fltest import DAEMON, TAP, Daemon, ensure_bpffs, fl_exec, lsm_available
+from fltest import DAEMON, MSG_PROFILE_CHANGED, Daemon, ensure_bpffs, fl_exec, lsm_available, run_cases
 
-MSG_PROFILE_CHANGED = '2a177f4778444548bebf1b418e405416'
+BACKEND = 'lsm' if lsm_available() else 'tracepoint'
+EXPECTED = None  # --expect-backend
+
+
+def blocked():
+    return 'denied' if BACKEND == 'lsm' else 'killed'
 
 
 def link_id(pin):
@@ -22,35 +35,36 @@ def link_exists(lid):
     return subprocess.run(['bpftool', 'link', 'show', 'id', str(lid)], capture_output=True).returncode == 0
 
 
-def main():
-    tap = TAP('daemon')
+def setup(tap):
     ensure_bpffs()
-    lsm = lsm_available()
-    blocked = 'denied' if lsm else 'killed'
-    backend = 'lsm' if lsm else 'tracepoint'
+    if EXPECTED is not None:
+        tap.require(BACKEND == EXPECTED, f'this kernel offers the {EXPECTED} backend the test promises '
+                    f'(it offers {BACKEND})')
 
-    # --- backend choice --------------------------------------------------
+
+def test_backend_choice(tap, _):
     d = Daemon(tap)
     tap.ok(d.start('--profile=allow'), 'starts with the default backend (auto)')
     status = d.notify_value('STATUS') or ''
-    tap.ok(f'backend {backend}' in status, f'auto picks {backend} on this kernel', status)
-    tap.ok(f'Using backend {backend}: ' in d.output(), 'the choice and its reason are logged', d.output())
+    tap.ok(f'backend {BACKEND}' in status, f'auto picks {BACKEND} on this kernel', status)
+    tap.ok(f'Using backend {BACKEND}: ' in d.output(), 'the choice and its reason are logged', d.output())
     d.stop()
 
-    # --- pins outlive the daemon -----------------------------------------
+
+def test_pins_outlive_the_daemon(tap, _):
     d = Daemon(tap)
     tap.ok(d.start('--profile=restricted'), 'starts restricted')
     lid = link_id(d.pin)
     tap.ok(lid is not None, 'the program link is pinned', lid)
     d.stop(signal.SIGKILL)
     r = fl_exec('memfd', 'proc-self', name='while-down')
-    tap.ok(r.get('result') == blocked, f'daemon killed -9: a memfd exec is still {blocked}', r)
+    tap.ok(r.get('result') == blocked(), f'daemon killed -9: a memfd exec is still {blocked()}', r)
 
     tap.ok(d.start('--profile=restricted'), 'restarts over the pins')
     tap.ok(link_id(d.pin) == lid, 'the restart reuses the pinned link (no second attach)', (lid, link_id(d.pin)))
     tap.ok('Took over' in d.output_since_start(), 'the takeover is logged', d.output_since_start())
     evs = d.wait_event(lambda e: e.get('FILELESS_FILE_NAME') == 'memfd:while-down')
-    tap.ok(len(evs) == 1 and evs[0].get('FILELESS_ACTION') == blocked,
+    tap.ok(len(evs) == 1 and evs[0].get('FILELESS_ACTION') == blocked(),
            'the event raised while the daemon was down is delivered after the restart', evs)
     d.stop()
 
@@ -67,13 +81,14 @@ def main():
     res = d.disable()
     tap.ok(res.returncode == 0 and 'Nothing pinned' in res.stderr, '--disable twice says there is nothing', res)
 
-    # --- configuration -----------------------------------------------------
+
+def test_config_and_reload(tap, _):
     d = Daemon(tap)
     d.write_config('[Fileless]\nProfile=allow\n')
     d.write_config('[Fileless]\nProfile=restricted\n', name='50-strict.conf')
-    tap.ok(d.start(), 'starts from a config file with a drop-in')
+    tap.require(d.start(), 'starts from a config file with a drop-in')
     r = fl_exec('memfd', 'proc-self')
-    tap.ok(r.get('result') == blocked, 'the drop-in overrides the main file', r)
+    tap.ok(r.get('result') == blocked(), 'the drop-in overrides the main file', r)
 
     os.unlink(d.config + '.d/50-strict.conf')
     d.proc.send_signal(signal.SIGHUP)
@@ -95,72 +110,87 @@ def main():
     tap.ok(r.get('result') == 'ran', 'and the old profile is still enforced', r)
     d.stop()
 
+
+def test_command_line_wins(tap, _):
     d = Daemon(tap)
     d.write_config('[Fileless]\nProfile=allow\n')
     tap.ok(d.start('--profile=restricted'), 'starts with --profile over a config file')
     r = fl_exec('memfd', 'proc-self')
-    tap.ok(r.get('result') == blocked, 'the command line wins over the config file', r)
+    tap.ok(r.get('result') == blocked(), 'the command line wins over the config file', r)
     d.stop()
 
-    # --- bad starts ----------------------------------------------------------
-    def bad_start(desc, args=(), config=None, want_rc=None, want_msg=(), user=None, prefix=None, no_pins=True):
-        d = Daemon(tap)
-        if config is not None:
-            d.write_config(config)
-        if prefix:
-            d.runs += 1
-            d.sock, sock_path = d._notify_socket()
-            p = subprocess.run(prefix + [DAEMON, f'--pin-path={d.pin}', f'--config={d.config}', *args],
-                               capture_output=True, text=True, env=dict(os.environ, NOTIFY_SOCKET=sock_path), timeout=60)
-            rc, out = p.returncode, p.stdout + p.stderr
-        else:
-            d.start(*args, wait_ready=False, user=user)
-            rc, out = d.wait_exit(), d.output_since_start()
-            d.drain_notify()
-        ok = rc == want_rc and all(m in out for m in want_msg)
-        tap.ok(ok, f'{desc}: exit {want_rc} with a message naming the problem', f'rc={rc}\n{out}')
-        if no_pins:
-            tap.ok(not os.path.exists(f'{d.pin}/link'), f'{desc}: nothing attached or pinned')
-        return d
 
-    bad_start('misspelt --profile', ['--profile=restrictd'], want_rc=2,
+def bad_start(tap, desc, args=(), config=None, want_rc=None, want_msg=(), user=None, prefix=None, no_pins=True):
+    d = Daemon(tap)
+    if config is not None:
+        d.write_config(config)
+    if prefix:
+        d.runs += 1
+        d.sock, sock_path = d._notify_socket()
+        p = subprocess.run(prefix + [DAEMON, f'--pin-path={d.pin}', f'--config={d.config}', *args],
+                           capture_output=True, text=True, env=dict(os.environ, NOTIFY_SOCKET=sock_path), timeout=60)
+        rc, out = p.returncode, p.stdout + p.stderr
+    else:
+        d.start(*args, wait_ready=False, user=user)
+        rc, out = d.wait_exit(), d.output_since_start()
+        d.drain_notify()
+    ok = rc == want_rc and all(m in out for m in want_msg)
+    tap.ok(ok, f'{desc}: exit {want_rc} with a message naming the problem', f'rc={rc}\n{out}')
+    if no_pins:
+        tap.ok(not os.path.exists(f'{d.pin}/link'), f'{desc}: nothing attached or pinned')
+    return d
+
+
+def test_bad_command_line(tap, _):
+    bad_start(tap, 'misspelt --profile', ['--profile=restrictd'], want_rc=2,
               want_msg=['Invalid --profile="restrictd"', 'baseline'])
-    bad_start('misspelt --backend', ['--backend=ebpf'], want_rc=2, want_msg=['Invalid --backend="ebpf"'])
-    bad_start('unknown option', ['--frobnicate'], want_rc=2, want_msg=['unrecognized option'])
-    bad_start('stray argument', ['restricted'], want_rc=2, want_msg=['no positional arguments', '"restricted"'])
-    bad_start('misspelt Profile= in the config', config='[Fileless]\n\nProfile=restrictd\n', want_rc=6,
+    bad_start(tap, 'misspelt --backend', ['--backend=ebpf'], want_rc=2, want_msg=['Invalid --backend="ebpf"'])
+    bad_start(tap, 'unknown option', ['--frobnicate'], want_rc=2, want_msg=['unrecognized option'])
+    bad_start(tap, 'stray argument', ['restricted'], want_rc=2, want_msg=['no positional arguments', '"restricted"'])
+
+
+def test_bad_config(tap, _):
+    bad_start(tap, 'misspelt Profile= in the config', config='[Fileless]\n\nProfile=restrictd\n', want_rc=6,
               want_msg=[':3: invalid Profile="restrictd"'])
-    bad_start('misspelt key in the config', config='[Fileless]\nProfil=restricted\n', want_rc=6,
+    bad_start(tap, 'misspelt key in the config', config='[Fileless]\nProfil=restricted\n', want_rc=6,
               want_msg=[':2: unknown key "Profil"'])
-    bad_start('wrong section in the config', config='[Filesless]\nProfile=allow\n', want_rc=6,
+    bad_start(tap, 'wrong section in the config', config='[Filesless]\nProfile=allow\n', want_rc=6,
               want_msg=[':1: unknown section [Filesless]'])
-    bad_start('line without = in the config', config='[Fileless]\nrestricted\n', want_rc=6,
+    bad_start(tap, 'line without = in the config', config='[Fileless]\nrestricted\n', want_rc=6,
               want_msg=[':2: expected Key=Value'])
-    d = bad_start('an invalid config', config='[Fileless]\nBackend=bpf\n', want_rc=6,
+    d = bad_start(tap, 'an invalid config', config='[Fileless]\nBackend=bpf\n', want_rc=6,
                   want_msg=['invalid Backend="bpf"', 'auto, lsm, tracepoint'])
     status = d.notify_value('STATUS') or ''
     tap.ok('invalid configuration' in status and d.notify_value('ERRNO') == '22',
            'an invalid config is reported to systemd with STATUS= and ERRNO=', d.status)
 
-    bad_start('not root', ['--profile=allow'], user='65534', want_rc=4,
+
+def test_bad_environment(tap, _):
+    bad_start(tap, 'not root', ['--profile=allow'], user='65534', want_rc=4,
               want_msg=['CAP_BPF', 'run it as root', 'NOT enforcing'])
-    bad_start('pin path outside bpffs', ['--pin-path=/tmp/filelesslock-not-bpffs'], want_rc=1,
+    bad_start(tap, 'pin path outside bpffs', ['--pin-path=/tmp/filelesslock-not-bpffs'], want_rc=1,
               want_msg=['not on a bpf filesystem', 'NOT enforcing'], no_pins=False)
     tap.ok(not os.path.exists('/tmp/filelesslock-not-bpffs'), 'pin path outside bpffs: nothing created there')
-    bad_start('no kernel BTF', ['--profile=allow'], want_rc=1,
+    bad_start(tap, 'no kernel BTF', ['--profile=allow'], want_rc=1,
               want_msg=['Kernel BTF is not available', 'CONFIG_DEBUG_INFO_BTF', 'NOT enforcing'],
               prefix=['unshare', '--mount', 'sh', '-c',
                       'mount -t tmpfs tmpfs /sys/kernel/btf && exec "$@"', 'sh'])
-    if lsm:
+    if BACKEND == 'lsm':
         d = Daemon(tap)
         tap.ok(d.start('--backend=lsm', '--profile=allow'), '--backend=lsm starts where the BPF LSM is active')
         d.stop()
     else:
-        bad_start('--backend=lsm without the BPF LSM', ['--backend=lsm', '--profile=allow'], want_rc=1,
+        bad_start(tap, '--backend=lsm without the BPF LSM', ['--backend=lsm', '--profile=allow'], want_rc=1,
                   want_msg=['The kernel refused the BPF LSM program (backend lsm)', 'NOT enforcing'])
-
-    tap.done()
 
 
 if __name__ == '__main__':
-    main()
+    argv = []
+    for a in sys.argv[1:]:
+        if a.startswith('--expect-backend='):
+            EXPECTED = a.split('=', 1)[1]
+            if EXPECTED not in ('lsm', 'tracepoint'):
+                sys.exit(f'{sys.argv[0]}: --expect-backend must be lsm or tracepoint')
+        else:
+            argv.append(a)
+    run_cases('daemon', globals(), argv=argv, setup=setup)

@@ -12,7 +12,7 @@ import os
 import subprocess
 import tempfile
 
-from fltest import TAP, Daemon, ensure_bpffs, fl_exec, lsm_available, on_exit
+from fltest import Daemon, ensure_bpffs, fl_exec, kernel_feature_skip, lsm_available, on_exit, run_cases
 
 # (fl-exec kind, via, script) -> the kind the daemon must report
 FILELESS = []
@@ -73,18 +73,78 @@ def expected_file_name(kind, r, name):
     return name
 
 
+# Cases the profiles stop, run with nothing of ours attached: they run (so a
+# "killed" or "denied" in the matrix is our program's doing) and raise no
+# event.
+UNATTACHED = [('memfd', 'proc-self', False), ('memfd', 'execveat', True), ('tmpfile', 'execveat', False),
+              ('shm-unlinked', 'proc-self', False), ('deleted', 'proc-self', True)]
+
+
+def unattached_controls(tap, when, workdir, seq):
+    names = []
+    for kind, via, script in UNATTACHED:
+        name = f'fltest-unattached-{os.getpid()}-{seq}-{len(names)}'
+        names.append(name)
+        r = fl_exec(kind, via, script=script, name=name, directory=workdir)
+        tap.ok(r['rc'] == 0 and r.get('result') == 'ran',
+               f'{when}: {kind} via {via}{" (#! script)" if script else ""} runs with nothing attached', r)
+    return names
+
+
+class Sentinel:
+    """A later fileless exec whose event shows that every event raised
+    before it has been delivered: events arrive in order."""
+
+    def __init__(self, d, prefix):
+        self.d = d
+        self.prefix = prefix
+        self.n = 0
+        self.missed = 0
+
+    def timeout(self):
+        """How long to wait for an event: once one sentinel went missing,
+        events are not being delivered, and every row fails quickly rather
+        than the whole test timing out."""
+        return 1 if self.missed else 10
+
+    def __call__(self, after):
+        self.n += 1
+        name = f'sentinel-{os.getpid()}-{self.n}'
+        fl_exec('memfd', 'proc-self', name=name, prefix=self.prefix)
+        seen = bool(self.d.wait_event(lambda e: e.get('FILELESS_FILE_NAME') == f'memfd:{name}', after=after,
+                                      timeout=self.timeout()))
+        self.missed += not seen
+        return seen
+
+
+def truth(r, origin):
+    """The fields fl-exec's own facts predict, for every origin: the pids as
+    the initial pid namespace sees them (SO_PASSCRED), fl-exec's gid, comm
+    and pid namespace (the exec'ing child's parent, in the same namespace)."""
+    return {
+        'FILELESS_PID': r.get('child_pid'),
+        'OBJECT_PID': r.get('child_pid'),
+        'FILELESS_PPID': r.get('parent_pid'),
+        'FILELESS_GID': r.get('gid'),
+        'FILELESS_PARENT_COMM': r.get('comm'),
+        'FILELESS_PID_NAMESPACE': r.get('pidns'),
+        'FILELESS_PID_NAMESPACE_LEVEL': '0' if origin == 'host' else '1',
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--backend', required=True, choices=('lsm', 'tracepoint'))
     ap.add_argument('--profile', required=True, choices=('allow', 'baseline', 'restricted'))
     a = ap.parse_args()
+    run_cases(f'exec-matrix {a.backend} {a.profile}', {'test_matrix': lambda tap: matrix(tap, a)}, argv=[])
 
-    tap = TAP(f'exec-matrix {a.backend} {a.profile}')
+
+def matrix(tap, a):
     ensure_bpffs()
-    if a.backend == 'lsm' and not lsm_available():
-        # Only the qemu tier (tests/vm) runs this with lsm; there the LSM is live.
-        tap.ok(False, 'the BPF LSM is active on this kernel (run the lsm matrix in the qemu tier)')
-        tap.done()
+    # Only the qemu tier (tests/vm) runs this with lsm; there the LSM is live.
+    tap.require(a.backend != 'lsm' or lsm_available(),
+                'the BPF LSM is active on this kernel (run the lsm matrix in the qemu tier)')
 
     in_vm = os.environ.get('FILELESSLOCK_IN_VM') == '1'
     # On 6.1 the guest's root is an overlay, which refuses O_TMPFILE.
@@ -93,10 +153,11 @@ def main():
     huge = hugepages_reserve()
 
     d = Daemon(tap)
+    tap.require(not os.path.exists(d.pin), f'nothing is pinned at {d.pin} yet')
+    unattached = unattached_controls(tap, 'before the daemon', workdir, 'before')
+
     ready = d.start(f'--profile={a.profile}', f'--backend={a.backend}')
-    tap.ok(ready, f'daemon ready with --profile={a.profile} --backend={a.backend}')
-    if not ready:
-        tap.done()
+    tap.require(ready, f'daemon ready with --profile={a.profile} --backend={a.backend}')
     status = d.notify_value('STATUS') or ''
     tap.ok(a.profile in status and a.backend in status, 'STATUS= names the profile and the backend', status)
 
@@ -112,18 +173,19 @@ def main():
         expect_action = {'allow': 'allowed', 'restricted': blocked,
                          'baseline': 'allowed' if origin == 'host' else blocked}[a.profile]
         expect_result = 'ran' if expect_action == 'allowed' else expect_action
+        sentinel = Sentinel(d, prefix)
 
         for kind, via, script in FILELESS:
             seq += 1
             name = f'fltest-{os.getpid()}-{seq}'
             desc = f'{origin}: {kind} via {via}{" (#! script)" if script else ""}'
             if kind == 'memfd-hugetlb' and not huge:
-                tap.skip(desc, 'no huge pages can be reserved on this kernel')
+                tap.skip(desc, kernel_feature_skip('huge pages to reserve for MFD_HUGETLB', 'vm'))
                 continue
             seen = len(d.events())
-            r = fl_exec(kind, via, script=script, name=name, directory=workdir, prefix=prefix)
-            if r['rc'] == 77:
-                tap.skip(desc, r['stderr'])
+            r = fl_exec(kind, via, script=script, name=name, directory=workdir, prefix=prefix, creds=True)
+            if r['rc'] == 77 and kind == 'memfd-hugetlb':  # fl-exec: the kernel refused a huge page
+                tap.skip(desc, kernel_feature_skip(f'MFD_HUGETLB memory ({r["stderr"]})', 'vm'))
                 continue
             if not tap.ok(r['rc'] == 0 and r.get('result') == expect_result,
                           f'{desc}: exec {expect_result}', r):
@@ -132,11 +194,17 @@ def main():
             # only by that path (see fileless-tp.bpf.c): no inode, no device.
             by_path = a.backend == 'tracepoint' and script and via == 'path'
             if by_path:
-                evs = d.wait_event(lambda e: e.get('FILELESS_EXEC_PATH') == r['path'], after=seen)
+                def pred(e):
+                    return e.get('FILELESS_EXEC_PATH') == r['path']
             else:
-                evs = d.wait_event(lambda e: e.get('FILELESS_INODE') == r['ino'] and e.get('FILELESS_DEVICE') == r['dev'],
-                                   after=seen)
-            if not tap.ok(len(evs) == 1, f'{desc}: exactly one event', evs):
+                def pred(e):
+                    return e.get('FILELESS_INODE') == r['ino'] and e.get('FILELESS_DEVICE') == r['dev']
+            first = d.wait_event(pred, after=seen, timeout=sentinel.timeout())
+            # A duplicate would come before a later exec's event.
+            later = sentinel(seen)
+            evs = [e for e in d.events()[seen:] if pred(e)]
+            if not tap.ok(first and later and len(evs) == 1,
+                          f'{desc}: exactly one event, counted once a later exec\'s event arrived', (later, evs)):
                 continue
             e = evs[0]
             want = {
@@ -148,15 +216,13 @@ def main():
                 'FILELESS_UID': str(os.getuid()),
                 'FILELESS_FILE_NAME': r['path'] if by_path else expected_file_name(kind, r, name),
                 'PRIORITY': '5' if expect_action == 'allowed' else '4',
+                **truth(r, origin),
             }
             if origin == 'host':
                 want['FILELESS_PID'] = r['child']
-                want['FILELESS_PID_NAMESPACE_LEVEL'] = '0'
-            else:
-                want['FILELESS_PID_NAMESPACE_LEVEL'] = '1'
             if r['path']:
                 want['FILELESS_EXEC_PATH'] = r['path']
-            bad = {k: (e.get(k), v) for k, v in want.items() if e.get(k) != v}
+            bad = {k: (e.get(k), v) for k, v in want.items() if e.get(k) != v or v is None}
             tap.ok(not bad, f'{desc}: event fields', bad)
 
         for kind, via, script in CONTROLS:
@@ -171,15 +237,19 @@ def main():
                 continue
             # Events arrive in order: once a later fileless exec has been
             # reported, an event for the control would have been too.
-            s = fl_exec('memfd', 'proc-self', name=f'sentinel-{seq}', prefix=prefix)
-            d.wait_event(lambda e: e.get('FILELESS_FILE_NAME') == f'memfd:sentinel-{seq}', after=seen)
+            later = sentinel(seen)
             evs = [e for e in d.events()[seen:] if not e.get('FILELESS_FILE_NAME', '').startswith('memfd:sentinel-')]
-            tap.ok(not evs, f'{desc}: not reported', evs)
+            tap.ok(later and not evs, f'{desc}: not reported (a later exec\'s event arrived, none for it)',
+                   (later, evs))
 
+    evs = [e for e in d.events() if any(n in e.get('FILELESS_FILE_NAME', '') for n in unattached)]
+    tap.ok(not evs, 'the execs run before the daemon started raised no event', evs)
     tap.ok(d.proc.poll() is None, 'daemon still running at the end')
     rc = d.stop()
     tap.ok(rc == 0, 'SIGTERM: clean exit', rc)
-    tap.done()
+    res = d.disable()
+    tap.ok(res.returncode == 0 and not os.path.exists(d.pin), '--disable removes the pins', res)
+    unattached_controls(tap, 'after --disable', workdir, 'after')
 
 
 if __name__ == '__main__':

@@ -4,10 +4,14 @@
 absent at start), the pins removed or bpffs read-only while it runs, SIGKILL
 in the middle of profile changes, and events raised while it is down that
 overflow the pinned ring buffer. In each, enforcement must hold and the
-daemon must say what happened."""
+daemon must say what happened.
+
+Each test_* function is a case: test-faults.py [CASE...] (all without
+arguments; --list names them)."""
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -15,10 +19,9 @@ import tempfile
 import time
 
 
-from fltest import BPFFS, DAEMON, FL_EXEC, TAP, Daemon, ensure_bpffs, fl_exec, lsm_available, on_exit, pinned_map, pinned_stats
-from flbus import IFACE, NAME, PATH, Polkit, PrivateBus, wait_owner
-
-MSG_LOST = 'f69bbd6bccea42e780f4439bcfc9bd02'
+from fltest import (BPFFS, DAEMON, FL_EXEC, MSG_EVENTS_LOST, Daemon, ensure_bpffs, fl_exec, lsm_available, on_exit,
+                    pinned_map, pinned_stats, run_cases)
+from flbus import ACTION, IFACE, NAME, PATH, Polkit, PrivateBus, wait_owner
 
 
 def pinned_profile(pin):
@@ -139,33 +142,59 @@ exec {DAEMON} --profile=restricted --pin-path={d.pin} --config={d.config}
     d.disable()
 
 
+# busctl's error when the daemon died before it answered (or before the call
+# reached it): any other error (AccessDenied, InvalidArgs, ...) is a failure.
+GONE = re.compile(r'Remote peer disconnected|disconnected from message bus without replying|NoReply|No reply|'
+                  r'Connection reset|not activatable|'
+                  r'was not provided by any \.service files|ServiceUnknown|NameHasNoOwner|has no owner')
+
+
 def test_kill_during_change(tap, blocked):
     """SIGKILL at random moments of profile changes over D-Bus: after the
     restart the profile is one of the two, and the kernel, the daemon and
-    the saved configuration agree."""
+    the saved configuration agree; a change busctl saw succeed was made.
+    The kills are aimed at the moment a change is made: the delay from
+    starting busctl starts at the time a whole change takes, shrinks after a
+    round whose change was made and grows after one that was cut, so the
+    rounds must include both."""
     bus = PrivateBus().start()
     pk = Polkit(bus.address)
     pk.start()
-    pk.mock.SetAllowed(['org.bpflock.fileless1.set-profile'])
+    pk.mock.SetAllowed([ACTION])
 
     d = Daemon(tap)
     rng = random.Random(4242)
     bad = []
     rounds = 12
-    current = 'allow'
     d.write_config('[Fileless]\nProfile=allow\n')
-    tap.ok(d.start(), 'starts for the SIGKILL rounds')
+    tap.require(d.start(), 'starts for the SIGKILL rounds')
+    tap.require(wait_owner(bus.address), f'owns {NAME}')
+
+    def set_profile(new):
+        return subprocess.Popen(['busctl', f'--address={bus.address}', 'set-property', NAME, PATH, IFACE,
+                                 'Profile', 's', new], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    # One change without a kill: it succeeds, and tells how long one takes.
+    t0 = time.monotonic()
+    caller = set_profile('restricted')
+    out, err = caller.communicate(timeout=30)
+    took = time.monotonic() - t0
+    tap.ok(caller.returncode == 0 and bus.properties().Get(IFACE, 'Profile') == 'restricted',
+           f'a change without a kill succeeds ({took * 1000:.0f} ms)', (caller.returncode, err))
+    current = str(bus.properties().Get(IFACE, 'Profile'))
+
+    outcomes = []
+    delay = took
     for i in range(rounds):
         if not wait_owner(bus.address):
             bad.append((i, 'name not owned'))
             break
         new = 'restricted' if current == 'allow' else 'allow'
-        cmd = ['busctl', f'--address={bus.address}', 'set-property', NAME, PATH, IFACE, 'Profile', 's', new]
-        caller = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0, 0.03))
+        caller = set_profile(new)
+        time.sleep(delay * rng.uniform(0.8, 1.2))
         d.proc.send_signal(signal.SIGKILL)
         d.proc.wait()
-        caller.wait(30)
+        out, err = caller.communicate(timeout=30)
         if not d.start():  # no --profile: the configuration decides
             bad.append((i, 'restart failed'))
             break
@@ -174,11 +203,21 @@ def test_kill_during_change(tap, blocked):
         kernel = pinned_profile(d.pin)
         r = fl_exec('memfd', 'proc-self', name=f'kill-{i}')
         enforced = 'allow' if r.get('result') == 'ran' else 'restricted' if r.get('result') == blocked else None
+        outcomes.append((i, round(delay * 1000), caller.returncode, reported == new))
+        delay *= 0.8 if reported == new else 1.25
         if reported not in (current, new) or kernel != reported or enforced != reported:
             bad.append((i, current, new, reported, kernel, enforced))
+        elif caller.returncode == 0 and reported != new:
+            bad.append((i, f'busctl succeeded but the profile is still {reported}'))
+        elif caller.returncode != 0 and not GONE.search(err):
+            bad.append((i, f'busctl failed otherwise than by the daemon going away: {err.strip()}'))
         current = reported
+    tap.note('rounds (round, delay ms, busctl exit status, changed): ' + ' '.join(map(str, outcomes)))
     tap.ok(not bad, f'{rounds} SIGKILLs during profile changes: D-Bus, the pinned map and enforcement agree '
-           'on the old or the new profile', bad)
+           'on the old or the new profile; busctl succeeded only where the change was made', bad)
+    changed = sum(1 for o in outcomes if o[3])
+    tap.ok(len(outcomes) == rounds and 0 < changed < rounds,
+           f'changes were made in {changed} of the {rounds} rounds, and cut by the kill in the others', outcomes)
     saved = os.path.join(d.config + '.d', '90-set-profile.conf')
     text = open(saved).read() if os.path.exists(saved) else ''
     tap.ok(f'Profile={current}' in text and text.endswith('\n'), 'the saved drop-in is whole and agrees', text)
@@ -206,11 +245,11 @@ def test_overflow_while_down(tap, blocked):
     tap.ok(lost > 0, f'the ring buffer overflowed: {lost} events counted lost')
 
     tap.ok(d.start('--profile=restricted'), 'restarts')
-    tap.ok(wait_for(lambda: any(e.get('MESSAGE_ID') == MSG_LOST for e in d.entries()), timeout=12),
+    tap.ok(wait_for(lambda: any(e.get('MESSAGE_ID') == MSG_EVENTS_LOST for e in d.entries()), timeout=12),
            'the loss is reported within a housekeeping round')
     time.sleep(0.5)
     delivered = [e for e in d.events() if e.get('FILELESS_FILE_NAME', '').startswith('memfd:down-')]
-    reported = sum(int(e.get('FILELESS_EVENTS_LOST', 0)) for e in d.entries() if e.get('MESSAGE_ID') == MSG_LOST)
+    reported = sum(int(e.get('FILELESS_EVENTS_LOST', 0)) for e in d.entries() if e.get('MESSAGE_ID') == MSG_EVENTS_LOST)
     tap.note(f'{n} execs while down: {len(delivered)} delivered after the restart, {lost} lost, {reported} reported lost')
     tap.ok(len(delivered) + lost == n, f'none vanished: {len(delivered)} delivered + {lost} lost = {n}')
     tap.ok(reported == lost, f'the journal reports exactly the {lost} lost', reported)
@@ -221,16 +260,10 @@ def test_overflow_while_down(tap, blocked):
     d.disable()
 
 
-def main():
-    tap = TAP('faults')
+def setup(tap):
     ensure_bpffs()
-    blocked = 'denied' if lsm_available() else 'killed'
-    test_bus(tap, blocked)
-    test_pins(tap, blocked)
-    test_kill_during_change(tap, blocked)
-    test_overflow_while_down(tap, blocked)
-    tap.done()
+    return 'denied' if lsm_available() else 'killed'
 
 
 if __name__ == '__main__':
-    main()
+    run_cases('faults', globals(), setup=setup)

@@ -6,9 +6,8 @@ the kernel and the counters stay exact, and other sources are not affected."""
 
 import time
 
-from fltest import TAP, Daemon, ensure_bpffs, fl_exec, lsm_available, pinned_stats
+from fltest import MSG_EVENTS_SUPPRESSED, Daemon, ensure_bpffs, fl_exec, lsm_available, pinned_stats, run_cases
 
-MSG_SUPPRESSED = '3b1b80d02ca14682995a132943f425b5'
 NOBODY = 65534
 
 
@@ -16,8 +15,7 @@ def burst(n, name, prefix=()):
     return [fl_exec('memfd', 'proc-self', name=f'{name}-{i}', prefix=prefix).get('result') for i in range(n)]
 
 
-def main():
-    tap = TAP('flood')
+def test_rate_limit(tap):
     ensure_bpffs()
     blocked = 'denied' if lsm_available() else 'killed'
 
@@ -47,7 +45,7 @@ def main():
     summary = []
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and not summary:
-        summary = [e for e in d.entries() if e.get('MESSAGE_ID') == MSG_SUPPRESSED]
+        summary = [e for e in d.entries() if e.get('MESSAGE_ID') == MSG_EVENTS_SUPPRESSED]
         time.sleep(0.2)
     tap.ok(len(summary) == 1, 'one "suppressed" summary when the burst ends', summary)
     s = summary[0] if summary else {}
@@ -76,7 +74,7 @@ def main():
     time.sleep(0.5)
     d.stop()
     out = d.output_since_start()
-    entries = [e for e in d.entries() if e.get('MESSAGE_ID') == MSG_SUPPRESSED and e.get('FILELESS_SUPPRESSED') == '3']
+    entries = [e for e in d.entries() if e.get('MESSAGE_ID') == MSG_EVENTS_SUPPRESSED and e.get('FILELESS_SUPPRESSED') == '3']
     tap.ok(len(entries) == 1, 'stopping reports the 3 suppressed events of the pending burst', out[-800:])
 
     # Rate limiting off.
@@ -88,8 +86,7 @@ def main():
     tap.ok(len(evs) == 30, f'with the limit off all 30 are logged ({len(evs)})')
     d.stop()
     d.disable()
-    tap.done()
 
 
 if __name__ == '__main__':
-    main()
+    run_cases('flood', globals())

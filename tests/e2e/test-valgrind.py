@@ -13,18 +13,16 @@ import time
 
 import dbus
 
-from fltest import TAP, Daemon, ensure_bpffs, fl_exec
+from fltest import Daemon, ensure_bpffs, fl_exec, run_cases
 from flbus import ACTION, IFACE, NAME, SRC, Polkit, PrivateBus, call_error, wait_owner
 
 SUPP = os.path.join(SRC, 'tests', 'valgrind.supp')
 
 
-def main():
-    tap = TAP('valgrind')
+def test_memcheck(tap):
     ensure_bpffs()
     if not shutil.which('valgrind'):
-        tap.ok(False, 'valgrind is installed (tools/install-deps.sh --tests installs it)')
-        tap.done()
+        tap.require(False, 'valgrind is installed (tools/install-deps.sh --tests installs it)')
     bus = PrivateBus().start()
     pk = Polkit(bus.address)
     pk.start()
@@ -75,8 +73,7 @@ def main():
            'no leak', log[-3000:])
     d.disable()
     bus.close()
-    tap.done()
 
 
 if __name__ == '__main__':
-    main()
+    run_cases('valgrind', globals())

@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -114,6 +116,7 @@ typedef struct Experiment {
          * close-on-exec fd (ENOENT). ELF runs do not need it; one rule keeps the runs
          * comparable. */
         int fd;
+        int cred_fd;            /* --cred-fd, or -1 */
         char *path;             /* path of the payload, for VIA_PATH */
         char *shm_name;         /* "/NAME" while the shm object is linked */
         char *unlink_path;      /* a file we linked, removed in experiment_done() */
@@ -487,6 +490,14 @@ static int exec_path(const Experiment *e, char *buf, size_t n) {
         return 0;
 }
 
+/* One datagram on --cred-fd: a receiver with SO_PASSCRED gets our pid as its
+ * own pid namespace sees it, which is how the initial namespace learns the
+ * pids of a run inside `unshare --pid`. */
+static void send_cred(const Experiment *e, const char *who) {
+        if (e->cred_fd >= 0 && send(e->cred_fd, who, strlen(who), 0) < 0)
+                log_errno(-errno, "send(--cred-fd)");
+}
+
 static _Noreturn void child_exec(const Experiment *e, const char *path, int errpipe) {
         char *const *argv = e->script ? script_argv : elf_argv;
         int r;
@@ -495,6 +506,8 @@ static _Noreturn void child_exec(const Experiment *e, const char *path, int errp
          * kernel must resolve /proc/<ppid>/fd/N, not a descriptor of our own. */
         if (e->via == VIA_PROC_PID)
                 close(e->fd);
+
+        send_cred(e, "child");
 
         switch (e->via) {
         case VIA_EXECVEAT:
@@ -634,6 +647,29 @@ static void print_quoted(const char *s) {
         putchar('"');
 }
 
+static const char *self_comm(void) {
+        static char comm[17];
+
+        if (prctl(PR_GET_NAME, comm) < 0)
+                return "";
+        return comm;
+}
+
+/* The inode of our pid namespace ("pid:[4026531836]"), 0 if unknown. */
+static uintmax_t self_pidns(void) {
+        char buf[64];
+        uintmax_t ino = 0;
+        ssize_t k;
+
+        k = readlink("/proc/self/ns/pid", buf, sizeof(buf) - 1);
+        if (k < 0)
+                return 0;
+        buf[k] = '\0';
+        if (sscanf(buf, "pid:[%ju]", &ino) != 1)
+                return 0;
+        return ino;
+}
+
 static void print_outcome(const Experiment *e, const Outcome *o, const char *file,
                           const char *path, const struct stat *st) {
         char status[32];
@@ -652,13 +688,18 @@ static void print_outcome(const Experiment *e, const Outcome *o, const char *fil
         print_quoted(file);
         fputs(" path=", stdout);
         print_quoted(path);
-        printf(" ino=%ju dev=%u:%u child=%d\n",
-               (uintmax_t) st->st_ino, major(st->st_dev), minor(st->st_dev), (int) o->child);
+        printf(" ino=%ju dev=%u:%u child=%d", (uintmax_t) st->st_ino, major(st->st_dev), minor(st->st_dev),
+               (int) o->child);
+        /* Facts about ourselves, the parent of the exec'ing child, to compare
+         * an event's PPID, GID, PARENT_COMM and PID_NAMESPACE with. */
+        printf(" pid=%d gid=%u comm=", (int) getpid(), (unsigned) getgid());
+        print_quoted(self_comm());
+        printf(" pidns=%ju\n", self_pidns());
         fflush(stdout);
 }
 
 static void help(FILE *f) {
-        fputs("Usage: fl-exec [--script] [--name NAME] [--dir DIR] KIND VIA\n"
+        fputs("Usage: fl-exec [--script] [--name NAME] [--dir DIR] [--cred-fd FD] KIND VIA\n"
               "\n"
               "Perform one fileless exec experiment in a child and report the outcome.\n"
               "\n"
@@ -666,6 +707,9 @@ static void help(FILE *f) {
               "  --name NAME   name of the memfd, shm object or file (default fl-exec-<pid>)\n"
               "  --dir DIR     directory for tmpfile, tmpfile-linked, deleted, tmp-linked\n"
               "                and ordinary --script (default /tmp)\n"
+              "  --cred-fd FD  send one datagram \"parent\" from this process and one \"child\"\n"
+              "                from the child before its exec on the socket FD (the receiver's\n"
+              "                SO_PASSCRED then tells their pids in its own pid namespace)\n"
               "  -h, --help    show this help\n"
               "\n"
               "KIND: memfd memfd-hugetlb shm shm-unlinked tmpfile tmpfile-linked\n"
@@ -675,7 +719,7 @@ static void help(FILE *f) {
               "       ordinary only via path; memfd-hugetlb only with --script)\n"
               "\n"
               "Prints one line: result=<ran|killed|denied|failed|timeout> status= errno=\n"
-              "kind= via= script= file= path= ino= dev= child=\n"
+              "kind= via= script= file= path= ino= dev= child= pid= gid= comm= pidns=\n"
               "Exit status: 0 experiment ran, 1 setup failure, 2 usage error, 77 skipped.\n",
               f);
 }
@@ -688,7 +732,7 @@ static int usage_error(const char *fmt, ...) {
         va_start(ap, fmt);
         vfprintf(stderr, fmt, ap);
         va_end(ap);
-        fputs("\nUsage: fl-exec [--script] [--name NAME] [--dir DIR] KIND VIA\n", stderr);
+        fputs("\nUsage: fl-exec [--script] [--name NAME] [--dir DIR] [--cred-fd FD] KIND VIA\n", stderr);
         return -EINVAL;
 }
 
@@ -697,6 +741,7 @@ static int parse_argv(int argc, char *argv[], Experiment *e) {
                 { "script", no_argument,       NULL, 's' },
                 { "name",   required_argument, NULL, 'n' },
                 { "dir",    required_argument, NULL, 'd' },
+                { "cred-fd", required_argument, NULL, 'c' },
                 { "help",   no_argument,       NULL, 'h' },
                 {}
         };
@@ -713,6 +758,18 @@ static int parse_argv(int argc, char *argv[], Experiment *e) {
                 case 'd':
                         e->dir = optarg;
                         break;
+                case 'c': {
+                        char *end;
+                        long v;
+
+                        errno = 0;
+                        v = strtol(optarg, &end, 10);
+                        if (errno != 0 || *end != '\0' || v < 0 || v > INT_MAX ||
+                            fcntl((int) v, F_SETFD, FD_CLOEXEC) < 0)
+                                return usage_error("invalid --cred-fd '%s'", optarg);
+                        e->cred_fd = (int) v;
+                        break;
+                }
                 case 'h':
                         help(stdout);
                         return 0;
@@ -750,7 +807,7 @@ static int parse_argv(int argc, char *argv[], Experiment *e) {
 }
 
 int main(int argc, char *argv[]) {
-        Experiment e = { .fd = -1, .dir = DEFAULT_DIR };
+        Experiment e = { .fd = -1, .cred_fd = -1, .dir = DEFAULT_DIR };
         Outcome o = {};
         char path[PATH_MAX], file[PATH_MAX], p[64], *default_name = NULL;
         struct stat st;
@@ -791,6 +848,7 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 goto finish;
 
+        send_cred(&e, "parent");
         r = run_child(&e, path, &o);
         if (r < 0)
                 goto finish;
