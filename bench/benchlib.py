@@ -44,7 +44,7 @@ DAEMON = os.environ.get('FILELESSLOCKD') or os.path.join(build_dir(), 'src', 'fi
 # Cleanup, bpffs and pinned maps: the end-to-end tests' own (tests/e2e/fltest.py)
 
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'e2e'))
-from fltest import cancel_on_exit, on_exit, pinned_stats  # noqa: E402
+from fltest import cancel_on_exit, exec_link, on_exit, pinned_stats  # noqa: E402
 # The MESSAGE_IDs, read from src/message-ids.h.
 from fltest import MSG_EXEC, MSG_STARTED, MSG_STOPPED  # noqa: E402,F401
 from fltest import MSG_EVENTS_LOST as MSG_LOST, MSG_EVENTS_SUPPRESSED as MSG_SUPPRESSED  # noqa: E402,F401
@@ -303,7 +303,8 @@ class Daemon:
         return dict(zip(('fileless', 'blocked', 'lost'), s)) if s else None
 
     def prog_id(self):
-        out = bpftool('link', 'show', 'pinned', f'{self.pin}/link')
+        link = exec_link(self.pin)
+        out = bpftool('link', 'show', 'pinned', link) if link else None
         return out['prog_id'] if out else None
 
 

@@ -286,13 +286,19 @@ typedef struct Parser {
         int scope_profile; /* -1: no Profile= yet; 0: empty, the scope is removed */
 } Parser;
 
-static int parser_error(Parser *p, unsigned line, const char *what, const char *value, const char *expected) {
-        _cleanup_free_ char *q = escape_excerpt(value, VALUE_SHOWN_MAX);
+/* FORMAT has one %s, for VALUE, escaped and cut: the file may hold anything,
+ * the terminal or journal showing the error must not receive it raw. */
+static int parser_error(Parser *p, unsigned line, const char *format, const char *value) {
+        _cleanup_free_ char *q = escape_excerpt(value, VALUE_SHOWN_MAX), *msg = NULL;
 
         if (!q)
                 return -ENOMEM;
-        return conf_error(p->ret_error, p->fname, line, "%s \"%s\"%s%s", what, q, expected ? ", " : "",
-                          strempty(expected));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        if (asprintf(&msg, format, q) < 0)
+                return -ENOMEM;
+#pragma GCC diagnostic pop
+        return conf_error(p->ret_error, p->fname, line, "%s", msg);
 }
 
 /* The end of a [Scope] section: both keys given, then it takes effect. */
@@ -316,9 +322,10 @@ static int parse_scope_key(Parser *p, unsigned line, const char *key, const char
 
         if (streq(key, "Unit")) {
                 if (!unit_name_is_scope(value))
-                        return parser_error(p, line, "invalid Unit=", value,
-                                            "expected the name of a systemd unit with processes (" SCOPE_UNIT_SUFFIXES
-                                            "), such as nginx.service or user.slice");
+                        return parser_error(p, line,
+                                            "invalid Unit=\"%s\", expected the name of a systemd unit with "
+                                            "processes (" SCOPE_UNIT_SUFFIXES "), such as nginx.service or "
+                                            "user.slice", value);
                 free(p->scope_unit);
                 p->scope_unit = strdup(value);
                 return p->scope_unit ? 0 : -ENOMEM;
@@ -326,12 +333,12 @@ static int parse_scope_key(Parser *p, unsigned line, const char *key, const char
         if (streq(key, "Profile")) {
                 v = isempty(value) ? 0 : profile_from_string(value);
                 if (v < 0)
-                        return parser_error(p, line, "invalid Profile=", value,
-                                            "valid profiles are " PROFILE_VALID_NAMES);
+                        return parser_error(p, line, "invalid Profile=\"%s\", valid profiles are "
+                                            PROFILE_VALID_NAMES, value);
                 p->scope_profile = v;
                 return 0;
         }
-        return parser_error(p, line, "unknown key", key, "known keys in [Scope] are Unit, Profile");
+        return parser_error(p, line, "unknown key \"%s\" in section [Scope], known keys are Unit, Profile", key);
 }
 
 static int parse_fileless_key(Parser *p, unsigned line, const char *key, const char *value) {
@@ -345,8 +352,8 @@ static int parse_fileless_key(Parser *p, unsigned line, const char *key, const c
                         return 0;
                 }
                 if (value[0] != '/' || strstr(value, "/./") || strstr(value, "/../") || strstr(value, "//"))
-                        return parser_error(p, line, "invalid TrustedExecutable=", value,
-                                            "expected an absolute, normalized path");
+                        return parser_error(p, line, "invalid TrustedExecutable=\"%s\", expected an absolute, "
+                                            "normalized path", value);
                 return trusted_add(&p->s, value, p->fname, line);
         }
         k = conf_key_find(key);
@@ -354,19 +361,20 @@ static int parse_fileless_key(Parser *p, unsigned line, const char *key, const c
                 /* Unknown keys are errors, not warnings: a misspelt
                  * "Profil=restricted" ignored would leave the machine less
                  * protected than its administrator believes. */
-                return parser_error(p, line, "unknown key", key,
-                                    "known keys in [" CONF_SECTION "] are Profile, Backend, RateLimitIntervalSec, "
-                                    "RateLimitBurst, TracepointMappings, TrustedExecutable");
+                return parser_error(p, line,
+                                    "unknown key \"%s\" in section [" CONF_SECTION "], known keys are Profile, "
+                                    "Backend, RateLimitIntervalSec, RateLimitBurst, TracepointMappings, "
+                                    "TrustedExecutable", key);
         if (isempty(value)) {
                 memcpy((char *) &p->s + k->offset, (const char *) &defaults + k->offset, k->size);
                 return 0;
         }
         if (k->parse(value, (char *) &p->s + k->offset) < 0) {
-                _cleanup_free_ char *what = NULL;
+                _cleanup_free_ char *format = NULL;
 
-                if (asprintf(&what, "invalid %s=", k->name) < 0)
+                if (asprintf(&format, "invalid %s=\"%%s\", %s", k->name, k->expected) < 0)
                         return -ENOMEM;
-                return parser_error(p, line, what, value, k->expected);
+                return parser_error(p, line, format, value);
         }
         return 0;
 }
@@ -376,7 +384,7 @@ static int parse_section(Parser *p, unsigned line, char *l) {
         int r;
 
         if (l[len - 1] != ']')
-                return parser_error(p, line, "invalid section header", l, NULL);
+                return parser_error(p, line, "invalid section header \"%s\"", l);
         l[len - 1] = 0;
         r = scope_finish(p);
         if (r < 0)
@@ -386,7 +394,7 @@ static int parse_section(Parser *p, unsigned line, char *l) {
         else if (streq(l + 1, "Scope"))
                 p->section = SECTION_SCOPE;
         else
-                return parser_error(p, line, "unknown section", l + 1, "expected [" CONF_SECTION "] or [Scope]");
+                return parser_error(p, line, "unknown section [%s], expected [" CONF_SECTION "] or [Scope]", l + 1);
         p->section_line = line;
         return 0;
 }
@@ -398,7 +406,7 @@ static int parse_line(Parser *p, unsigned line, char *l) {
                 return parse_section(p, line, l);
         eq = strchr(l, '=');
         if (!eq)
-                return parser_error(p, line, "expected Key=Value, got", l, NULL);
+                return parser_error(p, line, "expected Key=Value, got \"%s\"", l);
         if (p->section == SECTION_NONE)
                 return conf_error(p->ret_error, p->fname, line,
                                   "assignment outside of a section, expected [" CONF_SECTION "] first");

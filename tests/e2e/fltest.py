@@ -74,10 +74,19 @@ def cancel_on_exit(fn):
 
 
 def ensure_bpffs():
+    """bpffs at /sys/fs/bpf, writable by root only, as systemd mounts it: the
+    daemon refuses a pin directory below one that others can write to (a
+    bpffs mounted by hand has mode 1777). A mode changed here is put back at
+    exit."""
     with open('/proc/self/mounts') as f:
-        if any(l.split()[1] == BPFFS and l.split()[2] == 'bpf' for l in f):
-            return
-    subprocess.run(['mount', '-t', 'bpf', 'bpf', BPFFS], check=True)
+        mounted = any(l.split()[1] == BPFFS and l.split()[2] == 'bpf' for l in f)
+    if not mounted:
+        subprocess.run(['mount', '-t', 'bpf', '-o', 'mode=700', 'bpf', BPFFS], check=True)
+        return
+    mode = os.stat(BPFFS).st_mode & 0o7777
+    if mode & 0o022:
+        os.chmod(BPFFS, mode & ~0o022)
+        on_exit(lambda: os.chmod(BPFFS, mode))
 
 
 class Abort(Exception):
@@ -405,6 +414,18 @@ class Daemon:
             self.disable()
             shutil.rmtree(self.pin, ignore_errors=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# The link of each backend's exec program, pinned as link_<program name>.
+EXEC_LINKS = ('link_fl_bprm_check', 'link_fl_sched_exec')
+
+
+def exec_link(pin):
+    """The path of the pinned link of the exec program, or None."""
+    for name in EXEC_LINKS:
+        if os.path.exists(os.path.join(pin, name)):
+            return os.path.join(pin, name)
+    return None
 
 
 def pinned_map(pin, name):

@@ -92,7 +92,7 @@ def test_pins(tap, blocked):
     script = os.path.join(tmp, 'run.sh')
     with open(script, 'w') as f:
         f.write(f'''set -e
-mount -t bpf bpf {BPFFS}
+mount -t bpf -o mode=700 bpf {BPFFS}
 echo ready > {tmp}/mounted
 exec {DAEMON} --profile=restricted --pin-path={BPFFS}/ro-test --config=/nonexistent
 ''')
