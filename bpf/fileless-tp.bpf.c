@@ -124,10 +124,9 @@ struct {
  * leaves it 0, and the scan below is skipped. */
 extern const void ____fput __ksym __weak;
 
+/* Before 6.7 the deferred fput() queued the file's f_rcuhead. */
 struct file___6_1 {
-        union {
-                struct callback_head fu_rcuhead;
-        } f_u;
+        struct callback_head f_rcuhead;
 } __attribute__((preserve_access_index));
 
 #define TASK_WORKS_MAX 48
@@ -150,7 +149,7 @@ static __always_inline struct file *pending_script(struct task_struct *task) {
         if (!&____fput)
                 return NULL;
         off = bpf_core_field_exists(struct file, f_task_work) ? bpf_core_field_offset(struct file, f_task_work)
-                                                              : bpf_core_field_offset(struct file___6_1, f_u);
+                                                              : bpf_core_field_offset(struct file___6_1, f_rcuhead);
         for (int i = 0; i < TASK_WORKS_MAX && cb; i++) {
                 if (BPF_CORE_READ(cb, func) == (void *) &____fput)
                         found = (void *) cb - off;

@@ -443,8 +443,33 @@ int fl_bpf_pins_intact(FlBpf *b) {
         return 1;
 }
 
+/* A link is detached once its last reference is gone, which the kernel
+ * completes from a work queue: wait for it (a while, under emulation), so
+ * that "removed" means "no longer enforcing", or say who still holds it. */
+static int links_wait_gone(const uint32_t *ids, size_t n) {
+        int left = 0;
+
+        for (int tries = 0; tries < 100; tries++) {
+                left = 0;
+                for (size_t i = 0; i < n; i++) {
+                        int fd = bpf_link_get_fd_by_id(ids[i]);
+
+                        if (fd >= 0) {
+                                close(fd);
+                                left++;
+                        }
+                }
+                if (left == 0)
+                        return 0;
+                usleep(50 * 1000);
+        }
+        return left;
+}
+
 int fl_bpf_unpin(const char *pin_path) {
         _cleanup_(closedirp) DIR *d = opendir(pin_path);
+        uint32_t ids[FL_LINKS_MAX * 4];
+        size_t n_ids = 0;
         struct dirent *de;
         bool any = false;
         int r;
@@ -458,9 +483,14 @@ int fl_bpf_unpin(const char *pin_path) {
                 rewinddir(d);
                 while ((de = readdir(d))) {
                         bool link = strncmp(de->d_name, "link", 4) == 0;
+                        int fd;
 
                         if (de->d_name[0] == '.' || link != (pass == 0))
                                 continue;
+                        if (link && n_ids < ELEMENTSOF(ids) && (fd = pin_open(pin_path, de->d_name)) >= 0) {
+                                ids[n_ids++] = bpf_object_id(fd);
+                                close(fd);
+                        }
                         r = pin_remove(pin_path, de->d_name);
                         if (r < 0)
                                 return r;
@@ -469,5 +499,9 @@ int fl_bpf_unpin(const char *pin_path) {
         }
         if (rmdir(pin_path) < 0 && errno != ENOENT)
                 return log_error_errno(errno, "Failed to remove %s: %m", pin_path);
-        return any;
+        r = links_wait_gone(ids, n_ids);
+        if (r > 0)
+                log_warning("%i of the unpinned links are still attached: a running filelesslockd (or another "
+                            "process) holds them, and enforcement goes on until it exits.", r);
+        return any ? 1 + (r > 0) : 0;
 }

@@ -90,6 +90,7 @@ const char *fl_bpf_shm_dir(const FlBpf *b, uint64_t dev);
  * process holds the links; after it exits, only what is pinned enforces. */
 int fl_bpf_pins_intact(FlBpf *b);
 
-/* Removes every pin and the directory. Returns 0 if there was nothing to
- * remove, 1 otherwise. */
+/* Removes every pin and the directory, and waits for the links to be
+ * detached. Returns 0 if there was nothing to remove, 1 when it is all gone,
+ * 2 when another process still holds a link (said in the log). */
 int fl_bpf_unpin(const char *pin_path);

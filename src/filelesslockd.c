@@ -127,8 +127,12 @@ static int disable(const Args *a) {
         r = fl_bpf_unpin(p);
         if (r < 0)
                 return exit_code_for(r);
-        log_info(r > 0 ? "Removed the pins in %s: enforcement stops once no running filelesslockd holds them."
-                       : "Nothing pinned in %s.", p);
+        if (r == 0)
+                log_info("Nothing pinned in %s.", p);
+        else if (r == 1)
+                log_info("Removed the pins in %s: nothing enforces any more.", p);
+        else
+                log_info("Removed the pins in %s.", p);
         return EXIT_SUCCESS;
 }
 

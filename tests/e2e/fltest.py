@@ -308,6 +308,8 @@ class Daemon:
         e.pop('JOURNAL_STREAM', None)
         if env:
             e.update(env)
+        if TEST_BACKEND and not any(a.startswith('--backend') for a in args):
+            args = (*args, f'--backend={TEST_BACKEND}')
         cmd = [*wrapper, DAEMON, f'--pin-path={self.pin}', f'--config={self.config}', *args]
         if user:
             cmd = ['setpriv', f'--reuid={user}', f'--regid={user}', '--clear-groups', '--inh-caps=-all'] + cmd
@@ -505,3 +507,32 @@ def lsm_available():
             return 'bpf' in f.read().strip().split(',')
     except OSError:
         return False
+
+
+def in_vm():
+    return os.environ.get('FILELESSLOCK_IN_VM') == '1'
+
+
+def auto_backend():
+    """What --backend=auto must pick here: lsm where the BPF LSM is active,
+    else fmod_ret where the kernel has BPF trampolines (the qemu guests' Debian
+    kernels have them; this host's kernel refuses them, see testing.md),
+    else tracepoint."""
+    if lsm_available():
+        return 'lsm'
+    return 'fmod_ret' if in_vm() else 'tracepoint'
+
+
+# A test tier may force a backend on every daemon a test starts without
+# --backend= (the qemu tier runs the daemon tests once per backend).
+TEST_BACKEND = os.environ.get('FL_TEST_BACKEND') or None
+
+
+def backend_under_test():
+    """The backend the daemons of this test run with."""
+    return TEST_BACKEND or auto_backend()
+
+
+def blocked_action(backend=None):
+    """What a stopped exec is called on BACKEND (default: backend_under_test())."""
+    return 'killed' if (backend or backend_under_test()) == 'tracepoint' else 'denied'

@@ -16,14 +16,15 @@ import signal
 import subprocess
 import sys
 
-from fltest import DAEMON, MSG_PROFILE_CHANGED, Daemon, ensure_bpffs, exec_link, fl_exec, lsm_available, run_cases
+from fltest import (DAEMON, MSG_PROFILE_CHANGED, Daemon, auto_backend, blocked_action, ensure_bpffs, exec_link,
+                    fl_exec, lsm_available, run_cases, backend_under_test)
 
-BACKEND = 'lsm' if lsm_available() else 'tracepoint'
+BACKEND = backend_under_test()
 EXPECTED = None  # --expect-backend
 
 
 def blocked():
-    return 'denied' if BACKEND == 'lsm' else 'killed'
+    return blocked_action(BACKEND)
 
 
 def link_id(pin):
@@ -47,10 +48,17 @@ def setup(tap):
 
 def test_backend_choice(tap, _):
     d = Daemon(tap)
-    tap.ok(d.start('--profile=allow'), 'starts with the default backend (auto)')
+    auto = auto_backend()
+    tap.ok(d.start('--profile=allow', '--backend=auto'), 'starts with --backend=auto')
     status = d.notify_value('STATUS') or ''
-    tap.ok(f'backend {BACKEND}' in status, f'auto picks {BACKEND} on this kernel', status)
-    tap.ok(f'Using backend {BACKEND}: ' in d.output(), 'the choice and its reason are logged', d.output())
+    tap.ok(f'backend {auto},' in status, f'auto picks {auto} on this kernel', status)
+    tap.ok(f'Using backend {auto}: ' in d.output(), 'the choice and its reason are logged', d.output())
+    if auto != 'lsm':
+        tap.ok('the BPF LSM is not active' in d.output() or 'cannot read /sys/kernel/security/lsm' in d.output(),
+               'the log says why not lsm', d.output())
+    if auto == 'tracepoint':
+        tap.ok('fmod_ret programs on security_bprm_check() failed to load' in d.output(),
+               'and why not fmod_ret', d.output())
     d.stop()
 
 
@@ -185,6 +193,9 @@ def test_bad_environment(tap, _):
     else:
         bad_start(tap, '--backend=lsm without the BPF LSM', ['--backend=lsm', '--profile=allow'], want_rc=1,
                   want_msg=['Backend lsm was requested, but', 'would attach and never run', 'NOT enforcing'])
+    if auto_backend() == 'tracepoint':
+        bad_start(tap, '--backend=fmod_ret without BPF trampolines', ['--backend=fmod_ret', '--profile=allow'],
+                  want_rc=1, want_msg=['The kernel refused the fmod_ret programs', 'BPF trampolines', 'NOT enforcing'])
 
 
 if __name__ == '__main__':
@@ -192,8 +203,8 @@ if __name__ == '__main__':
     for a in sys.argv[1:]:
         if a.startswith('--expect-backend='):
             EXPECTED = a.split('=', 1)[1]
-            if EXPECTED not in ('lsm', 'tracepoint'):
-                sys.exit(f'{sys.argv[0]}: --expect-backend must be lsm or tracepoint')
+            if EXPECTED not in ('lsm', 'fmod_ret', 'tracepoint'):
+                sys.exit(f'{sys.argv[0]}: --expect-backend must be lsm, fmod_ret or tracepoint')
         else:
             argv.append(a)
     run_cases('daemon', globals(), argv=argv, setup=setup)

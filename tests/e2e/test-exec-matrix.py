@@ -12,7 +12,7 @@ import os
 import subprocess
 import tempfile
 
-from fltest import Daemon, ensure_bpffs, fl_exec, kernel_feature_skip, lsm_available, on_exit, run_cases
+from fltest import Daemon, blocked_action, ensure_bpffs, fl_exec, kernel_feature_skip, lsm_available, on_exit, run_cases
 
 # (fl-exec kind, via, script) -> the kind the daemon must report
 FILELESS = []
@@ -134,7 +134,7 @@ def truth(r, origin):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--backend', required=True, choices=('lsm', 'tracepoint'))
+    ap.add_argument('--backend', required=True, choices=('lsm', 'fmod_ret', 'tracepoint'))
     ap.add_argument('--profile', required=True, choices=('allow', 'baseline', 'restricted'))
     a = ap.parse_args()
     run_cases(f'exec-matrix {a.backend} {a.profile}', {'test_matrix': lambda tap: matrix(tap, a)}, argv=[])
@@ -147,6 +147,7 @@ def matrix(tap, a):
                 'the BPF LSM is active on this kernel (run the lsm matrix in the qemu tier)')
 
     in_vm = os.environ.get('FILELESSLOCK_IN_VM') == '1'
+    no_prepare_exec = os.environ.get('FILELESSLOCK_VM_KERNEL') == '6.1'
     # On 6.1 the guest's root is an overlay, which refuses O_TMPFILE.
     workdir = '/run' if in_vm else '/tmp'
     tmpfs = tmpfs_dir()
@@ -161,7 +162,7 @@ def matrix(tap, a):
     status = d.notify_value('STATUS') or ''
     tap.ok(a.profile in status and a.backend in status, 'STATUS= names the profile and the backend', status)
 
-    blocked = 'denied' if a.backend == 'lsm' else 'killed'
+    blocked = blocked_action(a.backend)
     # Baseline allows the initial pid namespace and blocks the others: run
     # each case from both. The other profiles do not look at namespaces.
     origins = [('host', ())]
@@ -190,15 +191,10 @@ def matrix(tap, a):
             if not tap.ok(r['rc'] == 0 and r.get('result') == expect_result,
                           f'{desc}: exec {expect_result}', r):
                 continue
-            # The tracepoint backend knows a #! script run by its /dev/shm path
-            # only by that path (see fileless-tp.bpf.c): no inode, no device.
-            by_path = a.backend == 'tracepoint' and script and via == 'path'
-            if by_path:
-                def pred(e):
-                    return e.get('FILELESS_EXEC_PATH') == r['path']
-            else:
-                def pred(e):
-                    return e.get('FILELESS_INODE') == r['ino'] and e.get('FILELESS_DEVICE') == r['dev']
+            # Every backend knows the file itself, a #! script's too (the
+            # tracepoint backend from its pending release): inode and device.
+            def pred(e):
+                return e.get('FILELESS_INODE') == r['ino'] and e.get('FILELESS_DEVICE') == r['dev']
             first = d.wait_event(pred, after=seen, timeout=sentinel.timeout())
             # A duplicate would come before a later exec's event.
             later = sentinel(seen)
@@ -214,7 +210,12 @@ def matrix(tap, a):
                 'FILELESS_BACKEND': a.backend,
                 'FILELESS_SCRIPT': '1' if script else '0',
                 'FILELESS_UID': str(os.getuid()),
-                'FILELESS_FILE_NAME': r['path'] if by_path else expected_file_name(kind, r, name),
+                'FILELESS_FILE_NAME': expected_file_name(kind, r, name),
+                'FILELESS_OPERATION': 'exec',
+                # The name and program before the exec; the tracepoint
+                # backend has the program only from 6.10 (sched_prepare_exec).
+                'FILELESS_COMM': 'fl-exec',
+                'FILELESS_PROGRAM': '' if a.backend == 'tracepoint' and no_prepare_exec else 'fl-exec',
                 'PRIORITY': '5' if expect_action == 'allowed' else '4',
                 **truth(r, origin),
             }
