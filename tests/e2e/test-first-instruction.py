@@ -20,7 +20,10 @@ def run_payload(path):
     what it wrote to the pipe)."""
     with open(path, 'rb') as f:
         image = f.read()
-    fd = os.memfd_create('fl-first')
+    try:
+        fd = os.memfd_create('fl-first', MFD_EXEC)  # vm.memfd_noexec=1 would seal it noexec
+    except OSError:
+        fd = os.memfd_create('fl-first', 0)  # before 6.3, no MFD_EXEC and no such sysctl
     os.write(fd, image)
     r, w = os.pipe()
     pid = os.fork()
@@ -37,6 +40,7 @@ def run_payload(path):
     return sig, os.WEXITSTATUS(status) if os.WIFEXITED(status) else None, mark
 
 
+MFD_EXEC = 0x10
 UD2 = os.path.join(HELPERS, 'fl-first-ud2')
 MARK = os.path.join(HELPERS, 'fl-first-mark')
 
@@ -59,6 +63,7 @@ def test_first_instruction(tap):
     d = Daemon(tap)
     tap.require(d.start('--profile=allow', '--backend=tracepoint'), 'daemon ready (allow, tracepoint)')
     check(tap, 'allow', signal.SIGILL, True)
+    d.stop()
     tap.require(d.start('--profile=restricted', '--backend=tracepoint'), 'restarted restricted')
     check(tap, 'restricted', signal.SIGKILL, False)
     evs = d.wait_event(lambda e: e.get('FILELESS_FILE_NAME') == 'memfd:fl-first' and
