@@ -59,7 +59,7 @@ struct {
         __uint(type, BPF_MAP_TYPE_HASH);
         __uint(max_entries, FL_TRUSTED_MAX);
         __type(key, struct fl_exe_key);
-        __type(value, __u32);
+        __type(value, struct fl_exe_where);
 } fl_trusted SEC(".maps");
 
 /* Room for one scope key, too big for the stack. */
@@ -341,12 +341,57 @@ struct fl_verdict {
         bool stop;      /* the backend stops it */
 };
 
-/* EXE_DEV and EXE_INODE identify the acting task's own executable, 0 when
- * unknown (then no trust). */
-static __always_inline struct fl_verdict decide(struct task_struct *task, const struct fl_config *cfg, __u64 exe_dev,
-                                                __u64 exe_inode) {
+/* The acting task's own executable: its identity and where it is named. */
+struct fl_exe {
+        __u64 dev;
+        __u64 inode;
+        __u64 dir_inode;
+        const char *name; /* kernel or map memory; NULL when unknown */
+};
+
+static __always_inline struct fl_exe exe_of(struct file *exe) {
+        struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
+
+        return (struct fl_exe) {
+                .dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev),
+                .inode = BPF_CORE_READ(exe, f_inode, i_ino),
+                .dir_inode = BPF_CORE_READ(d, d_parent, d_inode, i_ino),
+                .name = (const char *) BPF_CORE_READ(d, d_name.name),
+        };
+}
+
+/* Is EXE the trusted file, under the name it was trusted by? A hard link in
+ * another directory or under another name is the same inode, not the same
+ * trust. */
+static __always_inline bool exe_trusted(const struct fl_exe *exe) {
+        struct fl_exe_key key = { .dev = exe->dev, .inode = exe->inode };
+        const struct fl_exe_where *w;
+        struct fl_scope_key *name;
+        __u32 zero = 0;
+
+        if (exe->inode == 0 || !exe->name)
+                return false;
+        w = bpf_map_lookup_elem(&fl_trusted, &key);
+        if (!w || w->dir_inode != exe->dir_inode)
+                return false;
+        name = bpf_map_lookup_elem(&fl_scratch, &zero);
+        if (!name)
+                return false;
+        __builtin_memset(name, 0, sizeof(*name));
+        if (bpf_probe_read_kernel_str(name->name, sizeof(name->name), exe->name) <= 0)
+                return false;
+        for (int i = 0; i < FL_NAME_LEN && i < FL_UNIT_LEN; i++) {
+                if (name->name[i] != w->name[i])
+                        return false;
+                if (name->name[i] == 0)
+                        return true;
+        }
+        return false;
+}
+
+static __always_inline struct fl_verdict decide(struct task_struct *task, const struct fl_config *cfg,
+                                                const struct fl_exe *exe) {
         struct fl_verdict v = { .profile = cfg->profile };
-        struct fl_exe_key key = { .dev = exe_dev, .inode = exe_inode };
         const struct fl_scope *s = scope_find(task);
 
         if (s) {
@@ -357,15 +402,15 @@ static __always_inline struct fl_verdict decide(struct task_struct *task, const 
          * has entered a container's pid namespace (runc init about to exec the
          * container's program, or one a user asked "exec" for) is judged like
          * any other. */
-        v.trusted = exe_inode != 0 && task_pidns_level(task) == 0 && bpf_map_lookup_elem(&fl_trusted, &key);
+        v.trusted = task_pidns_level(task) == 0 && exe_trusted(exe);
         v.stop = !v.trusted && !profile_allows(v.profile, task);
         return v;
 }
 
 static __always_inline struct fl_verdict decide_current(struct task_struct *task, const struct fl_config *cfg) {
-        struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+        struct fl_exe exe = exe_of(BPF_CORE_READ(task, mm, exe_file));
 
-        return decide(task, cfg, BPF_CORE_READ(exe, f_inode, i_sb, s_dev), BPF_CORE_READ(exe, f_inode, i_ino));
+        return decide(task, cfg, &exe);
 }
 
 /* The action of an event: what the verdict let happen, or STOPPED. */
@@ -381,11 +426,12 @@ struct fl_task {
         __u32 script_kind; /* the #! script found on the way, if FL_TASK_SCRIPT */
         __u64 exe_inode;
         __u64 exe_dev;
+        __u64 exe_dir_inode;
         __u64 script_inode;
         __u64 script_dev;
         __u64 mapping;     /* the file of an mmap() judged on entry, not to be judged again on exit */
         char comm[FL_COMM_LEN];
-        char program[FL_PROGRAM_LEN];
+        char program[FL_PROGRAM_LEN]; /* the executable's name, cut (so a longer one is never trusted here) */
         char script_name[FL_NAME_LEN];
 };
 

@@ -207,6 +207,7 @@ int BPF_PROG(fl_prepare_exec, struct task_struct *task, struct linux_binprm *bpr
         BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
         t->exe_inode = BPF_CORE_READ(exe, f_inode, i_ino);
         t->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+        t->exe_dir_inode = BPF_CORE_READ(exe, f_path.dentry, d_parent, d_inode, i_ino);
         bpf_probe_read_kernel_str(t->program, sizeof(t->program), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
 
         if (cfg && substituted(bprm) && classify_script(task, bprm, cfg, &f, &flags) && !(flags & FL_EVENT_BY_PATH)) {
@@ -244,6 +245,7 @@ int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
         const struct fl_config *cfg;
         struct fl_verdict v;
         struct fl_task *pre;
+        struct fl_exe exe;
         struct fl_file f = {};
         __u32 flags = 0, action;
 
@@ -271,8 +273,10 @@ int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
          * report a kill that did not happen. */
         /* Trust needs the executable from before the exec: unknown before
          * 6.10 (no sched_prepare_exec), and then nobody is trusted. */
-        v = pre && (pre->known & FL_TASK_EXE) ? decide(task, cfg, pre->exe_dev, pre->exe_inode)
-                                               : decide(task, cfg, 0, 0);
+        exe = (struct fl_exe) {};
+        if (pre && (pre->known & FL_TASK_EXE))
+                exe = (struct fl_exe) { pre->exe_dev, pre->exe_inode, pre->exe_dir_inode, pre->program };
+        v = decide(task, cfg, &exe);
         action = verdict_action(&v, FL_ACTION_KILLED);
         if (v.stop && bpf_send_signal(SIGKILL) != 0)
                 action = FL_ACTION_KILL_FAILED;

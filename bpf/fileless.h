@@ -89,10 +89,17 @@ struct fl_scope {
 };
 
 /* "fl_trusted": executables whose processes may run fileless code, by the
- * identity of the file (its device in the kernel's encoding, its inode). */
+ * identity of the file (its device in the kernel's encoding, its inode) and
+ * the name it has where it was trusted (its directory's inode, its own
+ * name), so that a hard link elsewhere is not the trusted file. */
 struct fl_exe_key {
         __u64 dev;
         __u64 inode;
+};
+
+struct fl_exe_where {
+        __u64 dir_inode;
+        char name[FL_NAME_LEN];
 };
 
 /* The single entry of the "fl_config" map. */

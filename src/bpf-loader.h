@@ -77,6 +77,8 @@ char *fl_bpf_scope_name(FlBpf *b, uint32_t id);
 typedef struct FlExe {
         uint64_t kdev; /* the kernel's encoding of the file's device */
         uint64_t inode;
+        uint64_t dir_inode; /* the directory it is trusted in */
+        char name[FL_NAME_LEN]; /* its name there */
 } FlExe;
 
 /* Makes the trusted executables in the kernel exactly EXES: the new ones

@@ -121,12 +121,14 @@ static bool exes_have(const FlExe *exes, size_t n, const struct fl_exe_key *k) {
 int fl_bpf_sync_trusted(FlBpf *b, const FlExe *exes, size_t n) {
         int fd = b->map_fds[FL_MAP_TRUSTED];
         struct fl_exe_key k, next;
+        struct fl_exe_where w;
         void *prev = NULL;
-        uint32_t one = 1;
 
         for (size_t i = 0; i < n; i++) {
                 k = (struct fl_exe_key) { .dev = exes[i].kdev, .inode = exes[i].inode };
-                if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) < 0)
+                w = (struct fl_exe_where) { .dir_inode = exes[i].dir_inode };
+                memcpy(w.name, exes[i].name, sizeof(w.name));
+                if (bpf_map_update_elem(fd, &k, &w, BPF_ANY) < 0)
                         return -errno;
         }
         while (bpf_map_get_next_key(fd, prev, &next) == 0) {

@@ -98,7 +98,8 @@ static int trust_resolve(const char *path, int *ret_fd, FlExe *ret_exe, char **w
         _cleanup_free_ char *real = NULL;
         _cleanup_close_ int fd = -1;
         struct statfs sfs;
-        struct stat st;
+        struct stat st, dst;
+        char *slash;
         int r;
 
         real = realpath(path, NULL);
@@ -120,7 +121,16 @@ static int trust_resolve(const char *path, int *ret_fd, FlExe *ret_exe, char **w
                 r = check_path(real, why);
         if (r < 0)
                 return r;
-        *ret_exe = (FlExe) { kdev_from_major_minor(major(st.st_dev), minor(st.st_dev)), st.st_ino };
+        /* Trusted under its name in its directory (realpath's, symlinks
+         * resolved): the name a process of it shows the kernel. */
+        slash = strrchr(real, '/');
+        *slash = 0;
+        if (stat(slash == real ? "/" : real, &dst) < 0)
+                return -errno;
+        *ret_exe = (FlExe) { kdev_from_major_minor(major(st.st_dev), minor(st.st_dev)), st.st_ino, dst.st_ino };
+        if (strlen(slash + 1) >= sizeof(ret_exe->name))
+                return asprintf(why, "%s: the name is too long", path) < 0 ? -ENOMEM : -EINVAL;
+        strcpy(ret_exe->name, slash + 1);
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -171,7 +181,8 @@ static void entry_refresh(TrustEntry *e) {
         FlExe exe;
 
         r = trust_resolve(e->path, &fd, &exe, &why);
-        if (r >= 0 && e->fd >= 0 && exe.kdev == e->exe.kdev && exe.inode == e->exe.inode) {
+        if (r >= 0 && e->fd >= 0 && exe.kdev == e->exe.kdev && exe.inode == e->exe.inode &&
+            exe.dir_inode == e->exe.dir_inode && streq(exe.name, e->exe.name)) {
                 close(fd);
                 return;
         }
