@@ -186,7 +186,7 @@ def test_bad_environment(tap, _):
               want_msg=['Kernel BTF is not available', 'CONFIG_DEBUG_INFO_BTF', 'NOT enforcing'],
               prefix=['unshare', '--mount', 'sh', '-c',
                       'mount -t tmpfs tmpfs /sys/kernel/btf && exec "$@"', 'sh'])
-    if BACKEND == 'lsm':
+    if lsm_available():
         d = Daemon(tap)
         tap.ok(d.start('--backend=lsm', '--profile=allow'), '--backend=lsm starts where the BPF LSM is active')
         d.stop()

@@ -30,7 +30,10 @@ def run_payload(path):
     if pid == 0:
         os.close(r)
         os.dup2(w, 3)
-        os.execv(f'/proc/self/fd/{fd}', ['fl-first'])
+        try:
+            os.execv(f'/proc/self/fd/{fd}', ['fl-first'])
+        finally:
+            os._exit(127)
     os.close(w)
     os.close(fd)
     _, status = os.waitpid(pid, 0)
