@@ -444,15 +444,17 @@ int fl_bpf_pins_intact(FlBpf *b) {
 }
 
 /* A link is detached once its last reference is gone, which the kernel
- * completes from a work queue: wait for it (a while, under emulation), so
- * that "removed" means "no longer enforcing", or say who still holds it. */
-static int links_wait_gone(const uint32_t *ids, size_t n) {
+ * completes from a work queue, slowly under emulation: it drops the link's id
+ * first, detaches, then drops the program, so wait until the programs are
+ * gone too. Then "removed" means "no longer enforcing"; or say who still
+ * holds something. IDS holds link ids and program ids alike. */
+static int objects_wait_gone(const uint32_t *ids, const bool *is_link, size_t n) {
         int left = 0;
 
-        for (int tries = 0; tries < 100; tries++) {
+        for (int tries = 0; tries < 200; tries++) {
                 left = 0;
                 for (size_t i = 0; i < n; i++) {
-                        int fd = bpf_link_get_fd_by_id(ids[i]);
+                        int fd = is_link[i] ? bpf_link_get_fd_by_id(ids[i]) : bpf_prog_get_fd_by_id(ids[i]);
 
                         if (fd >= 0) {
                                 close(fd);
@@ -466,9 +468,22 @@ static int links_wait_gone(const uint32_t *ids, size_t n) {
         return left;
 }
 
+/* The ids of the link pinned at FD and of its program. */
+static size_t link_ids(int fd, uint32_t *ids, bool *is_link) {
+        struct bpf_link_info li = {};
+        uint32_t len = sizeof(li);
+
+        if (bpf_obj_get_info_by_fd(fd, &li, &len) < 0)
+                return 0;
+        ids[0] = li.id, is_link[0] = true;
+        ids[1] = li.prog_id, is_link[1] = false;
+        return 2;
+}
+
 int fl_bpf_unpin(const char *pin_path) {
         _cleanup_(closedirp) DIR *d = opendir(pin_path);
         uint32_t ids[FL_LINKS_MAX * 4];
+        bool is_link[FL_LINKS_MAX * 4];
         size_t n_ids = 0;
         struct dirent *de;
         bool any = false;
@@ -487,8 +502,8 @@ int fl_bpf_unpin(const char *pin_path) {
 
                         if (de->d_name[0] == '.' || link != (pass == 0))
                                 continue;
-                        if (link && n_ids < ELEMENTSOF(ids) && (fd = pin_open(pin_path, de->d_name)) >= 0) {
-                                ids[n_ids++] = bpf_object_id(fd);
+                        if (link && n_ids + 2 <= ELEMENTSOF(ids) && (fd = pin_open(pin_path, de->d_name)) >= 0) {
+                                n_ids += link_ids(fd, ids + n_ids, is_link + n_ids);
                                 close(fd);
                         }
                         r = pin_remove(pin_path, de->d_name);
@@ -499,9 +514,9 @@ int fl_bpf_unpin(const char *pin_path) {
         }
         if (rmdir(pin_path) < 0 && errno != ENOENT)
                 return log_error_errno(errno, "Failed to remove %s: %m", pin_path);
-        r = links_wait_gone(ids, n_ids);
+        r = objects_wait_gone(ids, is_link, n_ids);
         if (r > 0)
-                log_warning("%i of the unpinned links are still attached: a running filelesslockd (or another "
-                            "process) holds them, and enforcement goes on until it exits.", r);
+                log_warning("Some of the unpinned programs are still attached: a running filelesslockd (or another "
+                            "process) holds them, and enforcement goes on until it exits.");
         return any ? 1 + (r > 0) : 0;
 }
