@@ -26,6 +26,12 @@ for script in (False, True):
                       ('deleted', 'proc-self'), ('deleted', 'execveat'), ('deleted', 'proc-pid')):
         FILELESS.append((kind, via, script))
 FILELESS += [('memfd-hugetlb', 'proc-self', True), ('memfd-hugetlb', 'execveat', True)]
+# The path spellings a security review found around the tracepoint backend's
+# old path parsing: every backend must judge the file itself.
+for script in (False, True):
+    for via in ('dslash', 'proc-task', 'symlink', 'dirfd', 'relative'):
+        FILELESS.append(('memfd', via, script))
+    FILELESS += [('deleted', 'dirfd', script), ('tmpfile', 'symlink', script)]
 
 CONTROLS = []
 for script in (False, True):

@@ -70,6 +70,11 @@ typedef enum Via {
         VIA_FEXECVE,
         VIA_PROC_PID,
         VIA_PATH,
+        VIA_DSLASH,     /* //proc/self/fd/N */
+        VIA_PROC_TASK,  /* /proc/self/task/TID/fd/N */
+        VIA_SYMLINK,    /* a symlink to /proc/self/fd/N */
+        VIA_DIRFD,      /* execveat(open("/proc/self/fd"), "N", 0) */
+        VIA_RELATIVE,   /* chdir("/proc/self/fd"), then execve("N") */
         _VIA_MAX,
 } Via;
 
@@ -92,6 +97,11 @@ static const char *const via_table[_VIA_MAX] = {
         [VIA_FEXECVE]   = "fexecve",
         [VIA_PROC_PID]  = "proc-pid",
         [VIA_PATH]      = "path",
+        [VIA_DSLASH]    = "dslash",
+        [VIA_PROC_TASK] = "proc-task",
+        [VIA_SYMLINK]   = "symlink",
+        [VIA_DIRFD]     = "dirfd",
+        [VIA_RELATIVE]  = "relative",
 };
 
 /* Kinds whose payload has a path that can be passed to execve() directly. */
@@ -484,10 +494,40 @@ static int exec_path(const Experiment *e, char *buf, size_t n) {
                         return log_errno(-ENAMETOOLONG, "%s", e->path);
                 strcpy(buf, e->path);
                 break;
+        case VIA_DSLASH:
+                fd_path(buf, n, "//proc/self/fd", e->fd);
+                break;
+        case VIA_RELATIVE:
+                snprintf(buf, n, "%d", e->fd);
+                break;
         default:
+                /* VIA_PROC_TASK and VIA_SYMLINK name the child itself, so
+                 * the child makes its path (child_path()). */
                 buf[0] = '\0';
         }
         return 0;
+}
+
+/* In the child: the paths that name the child's own thread or a symlink it
+ * makes. Returns the path to exec, or NULL. */
+static const char *child_path(const Experiment *e, char *buf, size_t n) {
+        char target[64], link[64];
+
+        switch (e->via) {
+        case VIA_PROC_TASK:
+                snprintf(buf, n, "/proc/self/task/%ld/fd/%d", (long) syscall(SYS_gettid), e->fd);
+                return buf;
+        case VIA_SYMLINK:
+                snprintf(target, sizeof(target), "/proc/self/fd/%d", e->fd);
+                snprintf(link, sizeof(link), "/tmp/fl-exec-link-%d", (int) getpid());
+                (void) unlink(link);
+                if (symlink(target, link) < 0)
+                        return NULL;
+                snprintf(buf, n, "%s", link);
+                return buf;
+        default:
+                return NULL;
+        }
 }
 
 /* One datagram on --cred-fd: a receiver with SO_PASSCRED gets our pid as its
@@ -516,6 +556,29 @@ static _Noreturn void child_exec(const Experiment *e, const char *path, int errp
         case VIA_FEXECVE:
                 fexecve(e->fd, argv, environ);
                 break;
+        case VIA_DIRFD: {
+                /* Not close-on-exec: the kernel would refuse a script then. */
+                int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY);
+                char name[16];
+
+                snprintf(name, sizeof(name), "%d", e->fd);
+                if (dfd >= 0)
+                        syscall(SYS_execveat, dfd, name, argv, environ, 0);
+                break;
+        }
+        case VIA_RELATIVE:
+                if (chdir("/proc/self/fd") >= 0)
+                        execve(path, argv, environ);
+                break;
+        case VIA_PROC_TASK:
+        case VIA_SYMLINK: {
+                char own[128];
+                const char *p = child_path(e, own, sizeof(own));
+
+                if (p)
+                        execve(p, argv, environ);
+                break;
+        }
         default:
                 execve(path, argv, environ);
         }
@@ -584,6 +647,14 @@ static int run_child(const Experiment *e, const char *path, Outcome *o) {
                 break;
         }
         close(pipefd[0]);
+
+        if (e->via == VIA_SYMLINK) {
+                char link[64];
+
+                /* The child made it (child_path()) and is past its exec by now. */
+                snprintf(link, sizeof(link), "/tmp/fl-exec-link-%d", (int) pid);
+                (void) unlink(link);
+        }
 
         while (!timed_out) {
                 r = waitpid(pid, &o->status, WNOHANG);
@@ -714,7 +785,8 @@ static void help(FILE *f) {
               "\n"
               "KIND: memfd memfd-hugetlb shm shm-unlinked tmpfile tmpfile-linked\n"
               "      deleted tmp-linked ordinary\n"
-              "VIA:  proc-self dev-fd execveat fexecve proc-pid path\n"
+              "VIA:  proc-self dev-fd execveat fexecve proc-pid path dslash proc-task\n"
+              "      symlink dirfd relative\n"
               "      (path only for shm, tmpfile-linked, tmp-linked, ordinary;\n"
               "       ordinary only via path; memfd-hugetlb only with --script)\n"
               "\n"
