@@ -150,9 +150,19 @@ static __always_inline struct mount *file_mount(struct file *file) {
  * that mount's mount point. Someone mounting a tmpfs at such a path
  * elsewhere only makes their own files count as shm. */
 static __always_inline bool mounted_at_shm(struct file *file) {
-        struct mount *m = file_mount(file), *parent = BPF_CORE_READ(m, mnt_parent);
-        struct dentry *mp = BPF_CORE_READ(m, mnt_mountpoint), *up;
+        struct mount *m = file_mount(file), *parent;
+        struct dentry *mp, *up;
 
+        /* A mount stacked on another (a fresh tmpfs over an existing
+         * /dev/shm) sits on the lower mount's root: climb to where the stack
+         * is mounted. */
+        for (int i = 0; i < 4; i++) {
+                parent = BPF_CORE_READ(m, mnt_parent);
+                mp = BPF_CORE_READ(m, mnt_mountpoint);
+                if (parent == m || mp != BPF_CORE_READ(parent, mnt.mnt_root))
+                        break;
+                m = parent;
+        }
         if (parent == m || !DENTRY_NAMED(mp, "shm"))
                 return false;
         up = BPF_CORE_READ(mp, d_parent);
@@ -161,13 +171,20 @@ static __always_inline bool mounted_at_shm(struct file *file) {
         return DENTRY_NAMED(up, "dev") || DENTRY_NAMED(up, "run");
 }
 
+/* The inode number of anonymous mount namespaces since 6.18; 0 before. */
+#define FL_MNT_NS_ANON_INO 0xEFFFFFF7U
+
 /* No path from any root reaches the file's mount: it was lazily unmounted
- * (mnt_ns cleared) or is an open_tree() clone (an anonymous mount namespace,
- * which never gets an inode number). */
+ * (mnt_ns cleared) or is an open_tree() clone (in an anonymous mount
+ * namespace). */
 static __always_inline bool mount_detached(struct file *file) {
         struct mnt_namespace *ns = BPF_CORE_READ(file_mount(file), mnt_ns);
+        unsigned int inum;
 
-        return !ns || BPF_CORE_READ(ns, ns.inum) == 0;
+        if (!ns)
+                return true;
+        inum = BPF_CORE_READ(ns, ns.inum);
+        return inum == 0 || inum == FL_MNT_NS_ANON_INO;
 }
 
 /* overlayfs copies the link count of the real inode when it creates its own,
@@ -429,7 +446,7 @@ struct fl_task {
         __u64 exe_dir_inode;
         __u64 script_inode;
         __u64 script_dev;
-        __u64 mapping;     /* the file of an mmap() judged on entry, not to be judged again on exit */
+        __u64 mapping;     /* an mmap() judged on entry: not judged again on exit */
         char comm[FL_COMM_LEN];
         char program[FL_PROGRAM_LEN]; /* the executable's name, cut (so a longer one is never trusted here) */
         char script_name[FL_NAME_LEN];

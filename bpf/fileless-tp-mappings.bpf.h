@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #pragma once
 
-/* The tracepoint backend's view of executable mappings, attached only when
- * TracepointMappings=yes: without LSM hooks or trampolines, the raw syscall
+/* The tracepoint backend's view of executable mappings. The programs here are
+ * attached only when TracepointMappings=yes: without LSM hooks or trampolines, the raw syscall
  * tracepoints are the one place this kind of kernel lets us see mmap() and
  * mprotect(), and enabling them sends every system call of every task down
  * the slow path (the figures are in bench/README.md). The raw sys_enter, not
@@ -136,10 +136,13 @@ int BPF_PROG(fl_sys_enter, struct pt_regs *regs, long id) {
                         return 0;
                 task = bpf_get_current_task_btf();
                 file = task_fd_file(task, c.fd);
+                /* Judged on entry: what gets mapped is this call's business
+                 * already (overlayfs maps the real file, not the one the fd
+                 * names, so a second look would count it twice). */
                 if (file && judge_mapping_tp(file, FL_OP_MMAP)) {
                         t = bpf_task_storage_get(&fl_tasks, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
                         if (t)
-                                t->mapping = (__u64) file;
+                                t->mapping = 1;
                 }
                 return 0;
         }
@@ -156,19 +159,19 @@ int BPF_PROG(fl_sys_exit, struct pt_regs *regs, long ret) {
         struct fl_syscall c;
         struct file *file;
         struct fl_task *t;
-        __u64 judged = 0;
+        bool judged = false;
 
         if (!syscall_args(regs, id, &c) || !c.mmap || !(c.prot & PROT_EXEC) || (c.flags & MAP_TYPE) != MAP_PRIVATE)
                 return 0;
         t = bpf_task_storage_get(&fl_tasks, task, NULL, 0);
         if (t) {
-                judged = t->mapping;
+                judged = t->mapping != 0;
                 t->mapping = 0;
         }
-        if (ret < 0 && ret > -4096)
+        if (judged || (ret < 0 && ret > -4096))
                 return 0;
         file = private_file_mapping((__u64) ret, 1, true);
-        if (file && (__u64) file != judged)
+        if (file)
                 judge_mapping_tp(file, FL_OP_MMAP);
         return 0;
 }

@@ -239,12 +239,51 @@ int BPF_PROG(fl_task_rename, struct task_struct *task, const char *comm) {
         return 0;
 }
 
+#include "fileless-tp-mappings.bpf.h"
+
+#define AT_NULL 0
+#define AT_BASE 7
+#define AUXV_PAIRS 28 /* saved_auxv[] has AT_VECTOR_SIZE entries, two per pair */
+
+struct fl_vma_file {
+        struct file *file;
+};
+
+static long vma_file(struct task_struct *task, struct vm_area_struct *vma, void *data) {
+        ((struct fl_vma_file *) data)->file = BPF_CORE_READ(vma, vm_file);
+        return 0;
+}
+
+/* The program interpreter (PT_INTERP) the kernel's ELF loader mapped for the
+ * new image, by no system call anybody could trace: found where the image's
+ * auxiliary vector says it is (AT_BASE), in the new address space. */
+static __always_inline struct file *interpreter_file(struct task_struct *task) {
+        struct mm_struct *mm = BPF_CORE_READ(task, mm);
+        unsigned long base = 0, type, v;
+        struct fl_vma_file f = {};
+
+        for (int i = 0; i < AUXV_PAIRS; i++) {
+                type = BPF_CORE_READ(mm, saved_auxv[2 * i]);
+                v = BPF_CORE_READ(mm, saved_auxv[2 * i + 1]);
+                if (type == AT_NULL)
+                        break;
+                if (type == AT_BASE) {
+                        base = v;
+                        break;
+                }
+        }
+        if (base == 0 || bpf_find_vma(task, base, vma_file, &f, 0) != 0)
+                return NULL;
+        return f.file;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
         struct task_struct *task = bpf_get_current_task_btf();
         const struct fl_config *cfg;
         struct fl_verdict v;
         struct fl_task *pre;
+        struct file *interp;
         struct fl_exe exe;
         struct fl_file f = {};
         __u32 flags = 0, action;
@@ -264,8 +303,13 @@ int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
         } else if (!substituted(bprm) || !classify_script(task, bprm, cfg, &f, &flags)) {
                 flags = 0;
                 classify(BPF_CORE_READ(bprm, file), cfg, &f);
-                if (f.kind == FL_KIND_ORDINARY)
+                if (f.kind == FL_KIND_ORDINARY) {
+                        /* An ordinary image with a fileless interpreter. */
+                        interp = interpreter_file(task);
+                        if (interp)
+                                judge_mapping_tp(interp, FL_OP_MMAP);
                         goto done;
+                }
         }
 
         /* The kill can fail (bpf_send_signal() defers it, and only one
@@ -288,4 +332,3 @@ done:
         return 0;
 }
 
-#include "fileless-tp-mappings.bpf.h"

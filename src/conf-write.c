@@ -103,11 +103,13 @@ static char *dropin_contents(const Settings *layer) {
                 free(s);
                 s = n;
         }
+        /* A removal is written as an empty Profile=: it must also undo a
+         * scope that the main file or an earlier drop-in sets. */
         for (size_t i = 0; i < layer->n_scopes; i++) {
-                if (layer->scopes[i].profile <= 0)
-                        continue;
+                int p = layer->scopes[i].profile;
+
                 if (asprintf(&n, "%s\n[Scope]\nUnit=%s\nProfile=%s\n", s, layer->scopes[i].unit,
-                             profile_to_string(layer->scopes[i].profile)) < 0)
+                             p > 0 ? profile_to_string(p) : "") < 0)
                         return NULL;
                 free(s);
                 s = n;

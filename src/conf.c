@@ -341,6 +341,22 @@ static int parse_scope_key(Parser *p, unsigned line, const char *key, const char
         return parser_error(p, line, "unknown key \"%s\" in section [Scope], known keys are Unit, Profile", key);
 }
 
+/* Absolute, and no "//", "." or ".." component anywhere (nor a trailing one). */
+static bool path_is_normalized(const char *p) {
+        if (p[0] != '/')
+                return false;
+        for (const char *c = p; *c; c++) {
+                size_t n;
+
+                if (*c != '/')
+                        continue;
+                n = strcspn(c + 1, "/");
+                if ((n == 0 && c[1] == '/') || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
+                        return false;
+        }
+        return true;
+}
+
 static int parse_fileless_key(Parser *p, unsigned line, const char *key, const char *value) {
         static const Settings defaults = SETTINGS_DEFAULT;
         const ConfKey *k;
@@ -351,7 +367,7 @@ static int parse_fileless_key(Parser *p, unsigned line, const char *key, const c
                         trusted_reset(&p->s);
                         return 0;
                 }
-                if (value[0] != '/' || strstr(value, "/./") || strstr(value, "/../") || strstr(value, "//"))
+                if (!path_is_normalized(value))
                         return parser_error(p, line, "invalid TrustedExecutable=\"%s\", expected an absolute, "
                                             "normalized path", value);
                 return trusted_add(&p->s, value, p->fname, line);

@@ -34,7 +34,7 @@ static int journal_fields_addv(JournalFields *f, const char *format, va_list ap)
         char *s;
 
         if (vasprintf(&s, format, ap) < 0)
-                return -ENOMEM;
+                return errno == EINVAL ? -EINVAL : -ENOMEM;
         return journal_fields_push(f, s);
 }
 
