@@ -243,6 +243,10 @@ static void test_id_units(void) {
         ASSERT_NOT_NULL(prefix);
         assert_id_units(fd, prefix, ids[1], NULL, NULL);
         free(prefix);
+        /* ... even where the rest would read as a unit ("st.service") */
+        ASSERT_TRUE(asprintf(&prefix, "%s/fl-te", made[0]) > 0);
+        assert_id_units(fd, prefix, ids[1], NULL, NULL);
+        free(prefix);
 
         /* a cgroup gone since the event: no units, no error */
         remove_made();

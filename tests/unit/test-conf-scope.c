@@ -292,7 +292,8 @@ static void test_settings_lists(void) {
         ASSERT_INT_EQ(settings_set_scope(&s, "b.slice", 0), 0);
         ASSERT_INT_EQ(s.n_scopes, 2);
         ASSERT_INT_EQ(settings_scope_profile(&s, "b.slice"), 0);
-        ASSERT_INT_EQ(parse("[Fileless]\nTrustedExecutable=/usr/bin/x\nRateLimitBurst=7\nTracepointMappings=yes\n",
+        ASSERT_INT_EQ(parse("[Fileless]\nTrustedExecutable=/usr/bin/x\nRateLimitBurst=7\nTracepointMappings=yes\n"
+                            "TrustedExecutable=/usr/bin/y\n",
                             &s, NULL),
                       0);
 
@@ -304,10 +305,11 @@ static void test_settings_lists(void) {
         ASSERT_TRUE(c.scopes != s.scopes && c.scopes[0].unit != s.scopes[0].unit);
         assert_scope(&c, 0, "a.service", FL_PROFILE_BASELINE);
         assert_scope(&c, 1, "b.slice", 0);
-        ASSERT_INT_EQ(c.n_trusted, 1);
+        ASSERT_INT_EQ(c.n_trusted, 2);
         ASSERT_TRUE(c.trusted != s.trusted && c.trusted[0].path != s.trusted[0].path &&
                     c.trusted[0].source != s.trusted[0].source);
         assert_trusted(&c, 0, "/usr/bin/x", "test.conf:2");
+        assert_trusted(&c, 1, "/usr/bin/y", "test.conf:5");
 
         /* changing one leaves the other alone (ASan: no shared pointer) */
         ASSERT_INT_EQ(settings_set_scope(&c, "a.service", FL_PROFILE_ALLOW), 0);
