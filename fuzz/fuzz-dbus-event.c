@@ -13,10 +13,10 @@
  * enough for sd-bus to build and seal messages, nothing is sent.
  * Invariants:
  *  - bus_event_append() succeeds, and the sealed signal reads back with
- *    exactly the documented keys (org.bpflock.Fileless1(5), plus the four
- *    5c285e6 added), each once and of its documented type, ExecComm, Unit
- *    and UserUnit exactly when there is one; strings are those of the journal
- *    fields, each printable; numbers are the record's;
+ *    exactly the documented keys (the introspection XML), each once and of
+ *    its documented type, ExecComm, Unit, UserUnit and Scope exactly when
+ *    there is one; strings are those of the journal fields, each printable;
+ *    numbers are the record's;
  *  - bus_event_read() (filelesslockctl monitor) gives back the record;
  *  - the InvalidArgs error for an unknown profile is -EINVAL with that name,
  *    is accepted by sd-bus, printable, and names the value (escaped, cut at
@@ -43,12 +43,14 @@ static sd_bus *bus;
 static uint64_t cookie;
 
 /* The keys of the Event signal, their types and where their values come from:
- * org.bpflock.Fileless1(5) and dbus/org.bpflock.Fileless1.xml, not bus-event.c,
- * plus the keys 5c285e6 added that the manual does not list yet (Script,
- * ExecComm, PidNamespaceLevel, UserUnit). A string is the journal field FIELD
- * ("the values are those of the journal entry"); a number is the record's. */
+ * dbus/org.bpflock.Fileless1.xml, which lists every key since 7c44920, and
+ * org.bpflock.Fileless1(5), not bus-event.c (the manual does not list the
+ * keys of 5c285e6, Script, ExecComm, PidNamespaceLevel, UserUnit, nor those
+ * of 4a6569f and 568e4a2, Operation, Program, Scope, yet). A string is the
+ * journal field FIELD ("the values are those of the journal entry"); a
+ * number is the record's. */
 enum { V_TIMESTAMP, V_PID, V_PPID, V_UID, V_GID, V_INODE, V_DEVICE, V_PIDNS, V_PIDNS_LEVEL, V_CGROUP, V_SCRIPT };
-enum { ALWAYS, IF_EXEC_COMM, IF_UNIT, IF_USER_UNIT };
+enum { ALWAYS, IF_EXEC_COMM, IF_UNIT, IF_USER_UNIT, IF_SCOPE };
 static const struct {
         const char *key;
         char type;
@@ -58,8 +60,10 @@ static const struct {
 } event_keys[] = {
         { "Timestamp", 't', NULL, V_TIMESTAMP },
         { "Action", 's', "FILELESS_ACTION" },
+        { "Operation", 's', "FILELESS_OPERATION" },
         { "Kind", 's', "FILELESS_KIND" },
         { "Profile", 's', "FILELESS_PROFILE" },
+        { "Scope", 's', "FILELESS_SCOPE", 0, IF_SCOPE },
         { "Backend", 's', "FILELESS_BACKEND" },
         { "Script", 'b', NULL, V_SCRIPT },
         { "Pid", 'u', NULL, V_PID },
@@ -69,6 +73,7 @@ static const struct {
         { "Comm", 's', "FILELESS_COMM" },
         { "ExecComm", 's', "FILELESS_EXEC_COMM", 0, IF_EXEC_COMM },
         { "ParentComm", 's', "FILELESS_PARENT_COMM" },
+        { "Program", 's', "FILELESS_PROGRAM" },
         { "FileName", 's', "FILELESS_FILE_NAME" },
         { "ExecPath", 's', "FILELESS_EXEC_PATH" },
         { "Inode", 't', NULL, V_INODE },
@@ -137,6 +142,7 @@ static void check_event_signal(const FuzzEvent *fe, const EventRecord *rec) {
                 [IF_EXEC_COMM] = fe->e.exec_comm[0] != 0,
                 [IF_UNIT] = ctx && ctx->unit && *ctx->unit,
                 [IF_USER_UNIT] = ctx && ctx->user_unit && *ctx->user_unit,
+                [IF_SCOPE] = ctx && ctx->scope && *ctx->scope,
         };
         size_t seen[N_EVENT_KEYS] = {};
         sd_bus_message *m = NULL;

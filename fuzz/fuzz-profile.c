@@ -9,8 +9,11 @@
  *  - a parsed value round-trips: *_to_string() gives its canonical name,
  *    which parses to the same value;
  *  - *_to_string() of any int is NULL or a name that parses back to it;
- *  - kind and action names are distinct lower-case words (a hyphen inside
- *    allowed: kill-failed). */
+ *  - kind, action and operation names are distinct lower-case words (a
+ *    hyphen inside allowed: kill-failed, allowed-trusted);
+ *  - unit_name_is_scope() takes exactly what names.h describes: NAME.service,
+ *    .socket, .mount, .swap, .slice or .scope, NAME of letters, digits and
+ *    ":-_.@\\", 255 characters at most, no template (NAME ending in '@'). */
 
 #include <errno.h>
 
@@ -35,6 +38,35 @@ static const struct {
         { "tracepoint", FL_BACKEND_CHOICE_TRACEPOINT, true },
         { "fmod_ret", FL_BACKEND_CHOICE_FMOD_RET, true },
 };
+
+/* unit_name_is_scope() as names.h describes it, written from that. */
+static bool ref_unit_name_is_scope(const char *s) {
+        static const char *const suffixes[] = { ".service", ".socket", ".mount", ".swap", ".slice", ".scope" };
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 255)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr(":-_.@\\", *p)))
+                        return false;
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+                size_t k = strlen(suffixes[i]);
+
+                if (n > k && strcmp(s + n - k, suffixes[i]) == 0)
+                        return s[n - k - 1] != '@';
+        }
+        return false;
+}
+
+static void check_unit_name(const char *s) {
+        bool v = unit_name_is_scope(s), expected = ref_unit_name_is_scope(s);
+
+        if (v != expected) {
+                fuzz_dump("input", s, strlen(s));
+                FUZZ_FAIL("unit_name_is_scope() = %d, names.h says %d", v, expected);
+        }
+}
 
 static bool is_lower_name(const char *s) {
         size_t n = strlen(s);
@@ -123,6 +155,13 @@ static void check_ints(int i) {
                 for (int j = FL_ACTION_ALLOWED; j < _FL_ACTION_MAX; j++)
                         FUZZ_ASSERT(j == i || !streq(s, action_to_string(j)));
         }
+        s = op_to_string(i);
+        FUZZ_ASSERT(!s == !(i >= FL_OP_EXEC && i < _FL_OP_MAX));
+        if (s) {
+                FUZZ_ASSERT_STR(is_lower_name(s), "operation", s);
+                for (int j = FL_OP_EXEC; j < _FL_OP_MAX; j++)
+                        FUZZ_ASSERT(j == i || !streq(s, op_to_string(j)));
+        }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -136,6 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         check_profile_string(s);
         check_backend_string(s);
+        check_unit_name(s);
 
         memcpy(&i, data, size < sizeof(i) ? size : sizeof(i));
         check_ints(i);

@@ -12,18 +12,20 @@ import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# boot_ns inode dev cgroup_id | pidns pidns_level pid ppid uid gid flags |
-# kind action profile backend | comm exec_comm parent_comm name path
-FL_EVENT = struct.Struct('<4Q7I4B16s16s16s256s256s')
-assert FL_EVENT.size == 624, FL_EVENT.size
+# boot_ns inode dev cgroup_id prog_inode prog_dev | pidns pidns_level pid ppid
+# uid gid flags scope_id | kind action profile backend op pad[3] | comm
+# exec_comm parent_comm program name path (since 4a6569f and 568e4a2)
+FL_EVENT = struct.Struct('<6Q8I5B3x16s16s16s64s256s256s')
+assert FL_EVENT.size == 712, FL_EVENT.size
 
-KIND = dict(ordinary=0, memfd=1, shm=2, tmpfile=3, deleted=4)
-ACTION = {'allowed': 0, 'denied': 1, 'killed': 2, 'kill-failed': 3}
+KIND = dict(ordinary=0, memfd=1, shm=2, tmpfile=3, deleted=4, userns=5, detached=6)
+ACTION = {'allowed': 0, 'denied': 1, 'killed': 2, 'kill-failed': 3, 'allowed-trusted': 4}
+OP = dict(exec=0, mmap=1, mprotect=2)
 PROFILE = dict(allow=1, baseline=2, restricted=3)
 BACKEND = dict(lsm=1, tracepoint=2, fmod_ret=3)
 SCRIPT, BY_PATH = 0x1, 0x4  # 0x2 was FL_EVENT_VIA_FDPATH, removed in 5c285e6
 SHM_NONE, SHM_DEV, SHM_RUN = 0, 1, 2
-SEL_UNIT, SEL_USER_UNIT, SEL_NO_CTX = 0x04, 0x08, 0x80
+SEL_UNIT, SEL_USER_UNIT, SEL_SCOPE, SEL_NO_CTX = 0x04, 0x08, 0x10, 0x80
 
 
 def kdev(major, minor):
@@ -33,17 +35,16 @@ def kdev(major, minor):
 def event(kind, action, profile, backend, comm, pcomm, name, path, flags=0,
           pid=4242, ppid=4241, uid=1000, gid=1000, inode=12345, dev=kdev(0, 1),
           pidns=4026531836, level=0, cgroup=7777, boot_ns=123456789000,
-          exec_comm=b'', sel=None, unit=b'', user_unit=b''):
-    rec = FL_EVENT.pack(boot_ns, inode, dev, cgroup, pidns, level, pid, ppid, uid, gid, flags,
-                        kind, action, profile, backend, comm, exec_comm, pcomm, name, path)
+          exec_comm=b'', sel=None, unit=b'', user_unit=b'', scope=b'', scope_id=0, op=OP['exec'],
+          program=b'', prog_inode=54321, prog_dev=kdev(8, 1)):
+    rec = FL_EVENT.pack(boot_ns, inode, dev, cgroup, prog_inode, prog_dev, pidns, level, pid, ppid, uid, gid,
+                        flags, scope_id, kind, action, profile, backend, op, comm, exec_comm, pcomm,
+                        program or comm, name, path)
     if sel is None:
         return rec
-    tail = b''
-    if sel & SEL_UNIT:
-        tail += unit + (b'\0' if sel & SEL_USER_UNIT else b'')
-    if sel & SEL_USER_UNIT:
-        tail += user_unit
-    return rec + bytes([sel]) + tail
+    # each string up to its NUL (fuzz-event-input.h)
+    tail = [s for bit, s in ((SEL_UNIT, unit), (SEL_USER_UNIT, user_unit), (SEL_SCOPE, scope)) if sel & bit]
+    return rec + bytes([sel]) + b'\0'.join(tail)
 
 
 SEEDS = {
@@ -100,7 +101,47 @@ SEEDS = {
                                   b'python3', b'bash', b'memfd:\xef\xbf\xbe', b'/proc/self/fd/3', sel=SHM_NONE),
     # values the daemon does not know
     'event-unknown-enums': event(9, 7, 0, 0, b'x', b'y', b'z', b'', flags=0xfffffffa,
-                                 dev=(1 << 64) - 1, pid=0xffffffff),
+                                 dev=(1 << 64) - 1, pid=0xffffffff, op=9, scope_id=0xffffffff),
+    # Since 4a6569f: a loader mapping a memfd privately with PROT_EXEC (no exec
+    # path), denied by the LSM; PROT_EXEC added by mprotect, killed by the
+    # tracepoint backend (TracepointMappings=yes); both in a user namespace's
+    # own tmpfs or behind a detached mount
+    'event-mmap-denied': event(KIND['memfd'], ACTION['denied'], PROFILE['restricted'], BACKEND['lsm'],
+                               b'python3', b'bash', b'memfd:payload', b'', op=OP['mmap'],
+                               program=b'ld-linux-x86-64.so.2', sel=SEL_UNIT, unit=b'cron.service'),
+    'event-mprotect-killed-userns': event(KIND['userns'], ACTION['killed'], PROFILE['baseline'],
+                                          BACKEND['tracepoint'], b'node', b'sh', b'lib.so', b'',
+                                          op=OP['mprotect'], program=b'node', level=1, sel=SHM_NONE),
+    'event-detached-kill-failed': event(KIND['detached'], ACTION['kill-failed'], PROFILE['restricted'],
+                                        BACKEND['tracepoint'], b'sh', b'init', b'x', b'/proc/self/fd/5',
+                                        sel=SEL_UNIT | SEL_SCOPE, unit=b'nginx.service',
+                                        scope=b'nginx.service', scope_id=2),
+    # Since 568e4a2: a trusted executable's JIT, allowed in a restricted scope
+    # that a slice above the unit set; a scope removed since the event, named
+    # by its id
+    'event-trusted-jit': event(KIND['memfd'], ACTION['allowed-trusted'], PROFILE['restricted'], BACKEND['lsm'],
+                               b'java', b'systemd', b'memfd:jit', b'', op=OP['mmap'], program=b'java',
+                               sel=SEL_UNIT | SEL_SCOPE, unit=b'app.service', scope=b'apps.slice', scope_id=7),
+    'event-scope-removed': event(KIND['memfd'], ACTION['denied'], PROFILE['baseline'], BACKEND['fmod_ret'],
+                                 b'sh', b'bash', b'memfd:x', b'/proc/self/fd/3', sel=SEL_SCOPE, scope=b'#12',
+                                 scope_id=12),
+    # a program named to forge who did it, a scope with quotes, a bidi
+    # override and a newline, every string present
+    'event-hostile-program': event(KIND['memfd'], ACTION['killed'], PROFILE['restricted'], BACKEND['tracepoint'],
+                                   b'sh', b'bash', b'memfd:x', b'/proc/self/fd/3',
+                                   program=b'x"), uid 0: "\\' + b'g' * 40, exec_comm=b'3',
+                                   sel=SEL_UNIT | SEL_USER_UNIT | SEL_SCOPE, unit=b'user@1000.service',
+                                   user_unit=b'a.service', scope=b's"\xe2\x80\xae\n.slice'),
+    # Regression: a name ending in " NAME=" put a field opening into the
+    # stderr line's message (fixed in 672f029: the message is escaped there)
+    'regress-line-field-in-name': event(KIND['memfd'], ACTION['killed'], PROFILE['restricted'],
+                                        BACKEND['tracepoint'], b'x FILELESS_UID=', b'bash',
+                                        b'memfd:x FILELESS_UID=', b'/proc/self/fd/3 A="', sel=SHM_NONE),
+    # Regression: FILELESS_SCRIPT=47 parsed as a boolean (parse_uint64()'s
+    # bound wrapped below 9; fixed in 672f029): the unit string is tried as
+    # every field's value
+    'regress-bool-digits': event(KIND['memfd'], ACTION['allowed'], PROFILE['allow'], BACKEND['lsm'],
+                                 b'sh', b'bash', b'memfd:x', b'/proc/self/fd/3', sel=SEL_UNIT, unit=b'47'),
 }
 
 
@@ -173,9 +214,9 @@ def main():
         for name, data in SEEDS.items():
             with open(os.path.join(d, name), 'wb') as f:
                 f.write(data)
-        # and a record the ring buffer cut short
+        # and a record the ring buffer cut short (in the middle of program)
         with open(os.path.join(d, 'event-truncated'), 'wb') as f:
-            f.write(SEEDS['event-memfd-allowed'][:100])
+            f.write(SEEDS['event-memfd-allowed'][:150])
 
 
 if __name__ == '__main__':

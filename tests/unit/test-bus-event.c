@@ -14,11 +14,12 @@
 #include "tests.h"
 #include "util.h"
 
-/* The keys of the Event signal and their types, written from
- * org.bpflock.Fileless1(5) and the introspection XML, plus the four keys that
- * 5c285e6 added and the manual does not list yet (Script, ExecComm,
- * PidNamespaceLevel, UserUnit); not taken from event_field_table[]. A key
- * renamed or retyped there breaks every listener: this list catches it. */
+/* The keys of the Event signal and their types, written from the
+ * introspection XML, which lists every key since 7c44920 (Scope "when a unit
+ * scope decided"; org.bpflock.Fileless1(5) lists neither the four keys of
+ * 5c285e6 nor the three of 4a6569f and 568e4a2 yet); not taken from
+ * event_field_table[]. A key renamed or retyped there breaks every listener:
+ * this list catches it. */
 static const struct {
         const char *key;
         char type;
@@ -26,8 +27,10 @@ static const struct {
 } documented_keys[] = {
         { "Timestamp", 't' },
         { "Action", 's' },
+        { "Operation", 's' },
         { "Kind", 's' },
         { "Profile", 's' },
+        { "Scope", 's', true },
         { "Backend", 's' },
         { "Script", 'b' },
         { "Pid", 'u' },
@@ -37,6 +40,7 @@ static const struct {
         { "Comm", 's' },
         { "ExecComm", 's', true },
         { "ParentComm", 's' },
+        { "Program", 's' },
         { "FileName", 's' },
         { "ExecPath", 's' },
         { "Inode", 't' },
@@ -66,9 +70,12 @@ static struct fl_event sample_event(void) {
                 .action = FL_ACTION_KILLED,
                 .profile = FL_PROFILE_RESTRICTED,
                 .backend = FL_BACKEND_TRACEPOINT,
+                .op = FL_OP_MMAP,
+                .scope_id = 4,
         };
 
         strcpy(e.comm, "bash\n");
+        strcpy(e.program, "python3\"");
         strcpy(e.exec_comm, "3");
         strcpy(e.parent_comm, "sshd");
         strcpy(e.name, "memfd:\"x\"");
@@ -110,6 +117,12 @@ static void check_signal(sd_bus_message *m, const struct fl_event *e, const Even
                                 ASSERT_STREQ(v, "memfd:\\\"x\\\"");
                         else if (streq(key, "Action"))
                                 ASSERT_STREQ(v, "killed");
+                        else if (streq(key, "Operation"))
+                                ASSERT_STREQ(v, "mmap");
+                        else if (streq(key, "Program"))
+                                ASSERT_STREQ(v, "python3\\\"");
+                        else if (streq(key, "Scope"))
+                                ASSERT_STREQ(v, ctx->scope);
                         else if (streq(key, "ExecComm"))
                                 ASSERT_STREQ(v, "3");
                         else if (streq(key, "Unit"))
@@ -157,7 +170,7 @@ static void check_signal(sd_bus_message *m, const struct fl_event *e, const Even
 static void test_signal_keys(void) {
         struct fl_event e = sample_event();
         EventContext ctx = { .realtime_usec = 1700000000000001ULL, .unit = "user@1000.service",
-                             .user_unit = "app\xe2\x80\xae.service" };
+                             .user_unit = "app\xe2\x80\xae.service", .scope = "user.slice" };
         sd_bus_message *m = test_bus_signal();
         EventRecord r;
 
@@ -170,8 +183,8 @@ static void test_signal_keys(void) {
         test_bus_free();
 }
 
-/* Without exec comm, unit and user unit, those keys are left out, and only
- * they. */
+/* Without exec comm, unit, user unit and scope, those keys are left out, and
+ * only they. */
 static void test_signal_optional_keys(void) {
         struct fl_event e = sample_event();
         sd_bus_message *m = test_bus_signal();
@@ -195,7 +208,7 @@ static void test_signal_optional_keys(void) {
                 n++;
         }
         ASSERT_OK(k);
-        ASSERT_INT_EQ(n, N_KEYS - 3);
+        ASSERT_INT_EQ(n, N_KEYS - 4);
         sd_bus_message_unref(m);
         event_record_done(&r);
         test_bus_free();

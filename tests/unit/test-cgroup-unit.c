@@ -3,10 +3,18 @@
 /* cgroup_path_units() (src/cgroup-unit.c): the unit is the first component
  * below the root's chain of slices, and the user unit the same below a
  * user@UID.service; a name chosen further down, in a delegated subtree, never
- * counts. */
+ * counts. And cgroup_id_units(), which finds the cgroup of an event's id in
+ * the hierarchy and takes its path below the mount point. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cgroup-unit.h"
 #include "tests.h"
+
+#define EXIT_SKIP 77
 
 static void assert_units(const char *path, const char *unit, const char *user_unit) {
         char *u = (char *) "untouched", *uu = (char *) "untouched";
@@ -113,6 +121,142 @@ static void test_odd_paths(void) {
         }
 }
 
+/* Without the hierarchy (the daemon runs on without it): no units. */
+static void test_id_units_no_hierarchy(void) {
+        char *u = (char *) "untouched", *uu = (char *) "untouched";
+
+        ASSERT_INT_EQ(cgroup_id_units(-1, NULL, 1, &u, &uu), 0);
+        ASSERT_NULL(u);
+        ASSERT_NULL(uu);
+        ASSERT_INT_EQ(cgroup_id_units(-1, "/sys/fs/cgroup", 12345, &u, &uu), 0);
+        ASSERT_NULL(u);
+        ASSERT_NULL(uu);
+}
+
+/* The id of the cgroup at PATH: its kernfs node id, which is what
+ * bpf_get_current_cgroup_id() gives and open_by_handle_at() takes. */
+static int cgroup_id_of(const char *path, uint64_t *ret) {
+        struct {
+                struct file_handle fh;
+                uint64_t id;
+        } h = { .fh = { .handle_bytes = sizeof(uint64_t) } };
+        int mount_id;
+
+        if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0) < 0)
+                return -errno;
+        if (h.fh.handle_bytes != sizeof(uint64_t))
+                return -EOPNOTSUPP;
+        *ret = h.id;
+        return 0;
+}
+
+static void assert_id_units(int fd, const char *mount, uint64_t id, const char *unit, const char *user_unit) {
+        char *u = (char *) "untouched", *uu = (char *) "untouched";
+
+        ASSERT_INT_EQ(cgroup_id_units(fd, mount, id, &u, &uu), 0);
+        if (!(u && unit ? strcmp(u, unit) == 0 : u == unit))
+                TEST_FAIL("id %" PRIu64 " below %s: unit %s, expected %s", id, mount, u ?: "(none)", unit ?: "(none)");
+        if (!(uu && user_unit ? strcmp(uu, user_unit) == 0 : uu == user_unit))
+                TEST_FAIL("id %" PRIu64 " below %s: user unit %s, expected %s", id, mount, uu ?: "(none)",
+                          user_unit ?: "(none)");
+        free(u);
+        free(uu);
+}
+
+static char *made[4];
+
+/* Removes what test_id_units() made, deepest first, also on a failure. */
+static void remove_made(void) {
+        for (size_t i = sizeof(made) / sizeof(made[0]); i > 0; i--)
+                if (made[i - 1]) {
+                        (void) rmdir(made[i - 1]);
+                        free(made[i - 1]);
+                        made[i - 1] = NULL;
+                }
+}
+
+/* In the real hierarchy, with cgroups of our own below a slice of our own:
+ * the units of each, from its id. Needs cgroup2, and root (to make the
+ * cgroups and for open_by_handle_at()); skipped otherwise. */
+static void test_id_units(void) {
+        static const char *const paths[] = {
+                "fl-test-%d.slice",
+                "fl-test-%d.slice/fl-test.service",
+                "fl-test-%d.slice/user@4242.service",
+                "fl-test-%d.slice/user@4242.service/fl-app.scope",
+        };
+        uint64_t ids[4], root_id;
+        char *mount = NULL, *prefix;
+        int fd, k;
+
+        fd = cgroup2_open(&mount);
+        if (fd < 0) {
+                printf("skipped: no cgroup2 hierarchy (%s)\n", strerror(-fd));
+                exit(EXIT_SKIP);
+        }
+        ASSERT_INT_EQ(cgroup_id_of(mount, &root_id), 0);
+        {
+                struct {
+                        struct file_handle fh;
+                        uint64_t id;
+                } h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = 0xfe }, .id = root_id };
+                int probe = open_by_handle_at(fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+                if (probe < 0) {
+                        printf("skipped: open_by_handle_at(): %m\n");
+                        free(mount); /* LeakSanitizer runs at exit */
+                        exit(EXIT_SKIP);
+                }
+                close(probe);
+        }
+        atexit(remove_made);
+        for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+                char rel[128];
+
+                snprintf(rel, sizeof(rel), paths[i], (int) getpid());
+                ASSERT_TRUE(asprintf(&made[i], "%s/%s", mount, rel) > 0);
+                if (mkdir(made[i], 0755) < 0) {
+                        k = errno;
+                        free(made[i]);
+                        made[i] = NULL;
+                        if (k == EACCES || k == EPERM || k == EROFS) {
+                                printf("skipped: cannot make a cgroup: %s\n", strerror(k));
+                                free(mount);
+                                exit(EXIT_SKIP);
+                        }
+                        TEST_FAIL("mkdir %s/%s: %s", mount, rel, strerror(k));
+                }
+                ASSERT_INT_EQ(cgroup_id_of(made[i], &ids[i]), 0);
+        }
+
+        /* the root, a slice: no unit */
+        assert_id_units(fd, mount, root_id, NULL, NULL);
+        assert_id_units(fd, mount, ids[0], NULL, NULL);
+        assert_id_units(fd, mount, ids[1], "fl-test.service", NULL);
+        assert_id_units(fd, mount, ids[2], "user@4242.service", NULL);
+        assert_id_units(fd, mount, ids[3], "user@4242.service", "fl-app.scope");
+
+        /* the path is taken below MOUNT only: another mount point, or one
+         * that is a prefix of the real one's name, finds nothing */
+        assert_id_units(fd, "/nonexistent", ids[1], NULL, NULL);
+        prefix = strndup(mount, strlen(mount) - 1);
+        ASSERT_NOT_NULL(prefix);
+        assert_id_units(fd, prefix, ids[1], NULL, NULL);
+        free(prefix);
+        /* ... even where the rest would read as a unit ("st.service") */
+        ASSERT_TRUE(asprintf(&prefix, "%s/fl-te", made[0]) > 0);
+        assert_id_units(fd, prefix, ids[1], NULL, NULL);
+        free(prefix);
+
+        /* a cgroup gone since the event: no units, no error */
+        remove_made();
+        assert_id_units(fd, mount, ids[3], NULL, NULL);
+        assert_id_units(fd, mount, ids[1], NULL, NULL);
+
+        close(fd);
+        free(mount);
+}
+
 int main(int argc, char **argv) {
         test_setup(argc, argv);
         TEST(test_system_units);
@@ -120,5 +264,7 @@ int main(int argc, char **argv) {
         TEST(test_forged_names);
         TEST(test_no_unit);
         TEST(test_odd_paths);
+        TEST(test_id_units_no_hierarchy);
+        TEST(test_id_units);
         return test_finish();
 }

@@ -82,7 +82,8 @@ static void test_table_rows(void) {
  * context; optional ones exactly when there is something to say. */
 static void test_table_optional(void) {
         struct fl_event e = {};
-        EventContext ctx = { .realtime_usec = 1, .shm_dir = "/dev/shm", .unit = "u.service", .user_unit = "v.service" };
+        EventContext ctx = { .realtime_usec = 1, .shm_dir = "/dev/shm", .unit = "u.service", .user_unit = "v.service",
+                             .scope = "w.slice" };
         EventRecord r;
 
         ASSERT_INT_EQ(event_record_from_kernel(&e, NULL, &r), 0);
@@ -99,6 +100,13 @@ static void test_table_optional(void) {
                 if (!r.values[f].set)
                         TEST_FAIL("%s is missing for a record that has everything", event_field_table[f].journal);
         event_record_done(&r);
+
+        /* the optional ones are exactly these four */
+        for (EventField f = 0; f < _EVENT_FIELD_MAX; f++)
+                if (event_field_table[f].optional !=
+                    (f == EVENT_EXEC_COMM || f == EVENT_UNIT || f == EVENT_USER_UNIT || f == EVENT_SCOPE))
+                        TEST_FAIL("%s is %soptional", event_field_table[f].journal,
+                                  event_field_table[f].optional ? "" : "not ");
 }
 
 /* A record with every field set to a value of its type, which VARIANT
@@ -294,18 +302,23 @@ static void test_table_kernel_record(void) {
                 .boot_ns = 1, .inode = 12345, .dev = ((uint64_t) 8 << 20) | 3, .cgroup_id = 77, .pidns = 4026531836U,
                 .pidns_level = 1, .pid = 4242, .ppid = 1, .uid = 1000, .gid = 1000, .flags = FL_EVENT_SCRIPT,
                 .kind = FL_KIND_SHM, .action = FL_ACTION_KILL_FAILED, .profile = FL_PROFILE_RESTRICTED,
-                .backend = FL_BACKEND_TRACEPOINT,
+                .backend = FL_BACKEND_TRACEPOINT, .op = FL_OP_MPROTECT, .scope_id = 9, .prog_inode = 5,
+                .prog_dev = 7,
         };
         EventContext ctx = { .realtime_usec = 1700000000000000ULL, .shm_dir = "/dev/shm",
-                             .unit = "user@1000.service", .user_unit = "app\xe2\x80\xae.service" };
+                             .unit = "user@1000.service", .user_unit = "app\xe2\x80\xae.service",
+                             .scope = "user-1000.slice" };
         EventRecord r;
 
         strcpy(e.comm, "sh\n");
         strcpy(e.exec_comm, "x\"y");
         strcpy(e.parent_comm, "\xc2\x85");
+        strcpy(e.program, "ld.so\"");
         strcpy(e.name, "run\\me");
         strcpy(e.path, "/dev/shm/run\\me");
         ASSERT_INT_EQ(event_record_from_kernel(&e, &ctx, &r), 0);
+        for (EventField f = 0; f < _EVENT_FIELD_MAX; f++)
+                ASSERT_TRUE(r.values[f].set);
         assert_journal_fields(&r);
         assert_journal_round_trip(&r);
         assert_bus_round_trip(&r);

@@ -21,6 +21,21 @@
 #include "message-ids.h"
 #include "tests.h"
 
+/* The stderr line's form of a message: a backslash before each '"' and '\\'
+ * (journal.h), written here from that description. */
+static char *line_escaped(const char *message) {
+        char *out = malloc(2 * strlen(message) + 1), *p = out;
+
+        ASSERT_NOT_NULL(out);
+        for (; *message; message++) {
+                if (*message == '"' || *message == '\\')
+                        *p++ = '\\';
+                *p++ = *message;
+        }
+        *p = 0;
+        return out;
+}
+
 #define JOURNAL_SOCKET_DIR "/run/systemd/journal"
 #define JOURNAL_SOCKET JOURNAL_SOCKET_DIR "/socket"
 #define WARNING_UNREACHABLE                                                                                          \
@@ -101,6 +116,53 @@ static void test_fields_line_exact(void) {
         line = line_of((const char *const[]) { NULL });
         ASSERT_STREQ(line, "");
         free(line);
+
+        /* since 672f029 the message's quotes and backslashes are escaped
+         * once more: none of it can close or open a quoted value */
+        line = line_of((const char *const[]) { "MESSAGE=a \"b\" \\c \\\" d", "A=1", NULL });
+        ASSERT_STREQ(line, "a \\\"b\\\" \\\\c \\\\\\\" d A=\"1\"");
+        free(line);
+        line = line_of((const char *const[]) { "MESSAGE=\"", NULL });
+        ASSERT_STREQ(line, "\\\"");
+        free(line);
+        line = line_of((const char *const[]) { "MESSAGE=\\", NULL });
+        ASSERT_STREQ(line, "\\\\");
+        free(line);
+        /* only the message: values are escaped already and copied as they are */
+        line = line_of((const char *const[]) { "MESSAGE=m", "A=x\\\"y", NULL });
+        ASSERT_STREQ(line, "m A=\"x\\\"y\"");
+        free(line);
+}
+
+/* The line's length is exactly what it holds: a message of nothing but
+ * quotes and backslashes (each doubled) with many fields (ASan: one byte too
+ * many is an overflow, journal_fields_line() sizes the buffer itself). */
+static void test_fields_line_size(void) {
+        for (size_t n = 0; n < 64; n++) {
+                JournalFields f = {};
+                char *line = NULL, *message = malloc(n + 9), *expected = malloc(2 * n + 1);
+
+                ASSERT_NOT_NULL(message);
+                ASSERT_NOT_NULL(expected);
+                strcpy(message, "MESSAGE=");
+                for (size_t i = 0; i < n; i++) {
+                        message[8 + i] = i % 2 ? '"' : '\\';
+                        expected[2 * i] = '\\';
+                        expected[2 * i + 1] = message[8 + i];
+                }
+                message[8 + n] = 0;
+                expected[2 * n] = 0;
+                ASSERT_INT_EQ(journal_fields_add(&f, "%s", message), 0);
+                for (size_t i = 0; i < n % 5; i++)
+                        ASSERT_INT_EQ(journal_fields_add(&f, "F%zu=", i), 0);
+                ASSERT_INT_EQ(journal_fields_line(&f, &line), 0);
+                ASSERT_STARTSWITH(line, expected);
+                ASSERT_INT_EQ(strlen(line), 2 * n + (n % 5) * strlen(" Fx=\"\""));
+                free(line);
+                free(expected);
+                free(message);
+                journal_fields_done(&f);
+        }
 }
 
 /* journal_fields_from_event(): MESSAGE, MESSAGE_ID, PRIORITY, OBJECT_PID,
@@ -293,6 +355,38 @@ static _unused_ int send_unknown_conversion(void *userdata) {
         return journal_struct(LOG_INFO, "id", "A=%s", "x", "B=%k", MESSAGE("m"), NULL);
 }
 
+/* A format that ends inside a conversion: vasprintf() refuses it, and
+ * va_skip_format() must not walk past its end either (672f029). */
+static int send_truncated_percent(void *userdata) {
+        return journal_struct(LOG_INFO, "id", "A=%s", "x", "B=%", MESSAGE("m"), NULL);
+}
+
+static int send_truncated_length(void *userdata) {
+        return journal_struct(LOG_INFO, "id", "A=%s", "x", "B=%5.l", MESSAGE("m"), NULL);
+}
+
+static int send_truncated_star(void *userdata) {
+        return journal_struct(LOG_INFO, "id", "B=%*", 5, MESSAGE("m"), NULL);
+}
+
+static void test_struct_truncated_format(void) {
+        int (*const senders[])(void *) = { send_truncated_percent, send_truncated_length, send_truncated_star };
+
+        for (size_t i = 0; i < sizeof(senders) / sizeof(senders[0]); i++) {
+                char *out;
+                int status;
+
+                out = run_captured(senders[i], NULL, &status);
+                /* refused, nothing sent (not even the stderr line of the
+                 * fields before it) */
+                ASSERT_STARTSWITH(out, "Failed to format a journal entry: ");
+                ASSERT_TRUE(strchr(out, '\n') == out + strlen(out) - 1);
+                ASSERT_NOT_CONTAINS(out, "filelesslock:");
+                ASSERT_TRUE(status != 0);
+                free(out);
+        }
+}
+
 static void test_struct_bad_format(void) {
         int (*const senders[])(void *) = {
                 send_positional,
@@ -366,39 +460,69 @@ static size_t line_message_end(const char *line) {
         return strlen(line);
 }
 
-/* The stderr line must say where the message ends whatever the process
- * named things. Since 5c285e6 the message quotes the process's strings, and
- * a memfd named "x FILELESS_UID=" puts ' FILELESS_UID="' into it: such a
- * reader cuts the message there and reads a field FILELESS_UID=" via ". A
- * src/ bug; see tests/unit/meson.build. */
-static void test_line_message_unambiguous(void) {
-        struct fl_event e = { .pid = 1, .uid = 1000, .kind = FL_KIND_MEMFD, .action = FL_ACTION_KILLED };
+/* The stderr line says where the message ends whatever the process named
+ * things: the message quotes the process's strings, and a memfd named
+ * "x FILELESS_UID=" put ' FILELESS_UID="' into the line, so that such a
+ * reader cut the message there and read a field FILELESS_UID=" via ". Fixed
+ * in 672f029: the message's quotes are escaped in the line, so the reader
+ * cuts it exactly at its end. */
+static void assert_line_unambiguous(const struct fl_event *e) {
         EventRecord r = {};
         JournalFields f = {};
-        char *line = NULL;
-        size_t end, n;
+        char *line = NULL, *escaped;
+        size_t end;
 
-        strcpy(e.name, "memfd:x FILELESS_UID=");
-        strcpy(e.path, "/proc/self/fd/3");
-        ASSERT_INT_EQ(event_record_from_kernel(&e, NULL, &r), 0);
+        ASSERT_INT_EQ(event_record_from_kernel(e, NULL, &r), 0);
         ASSERT_INT_EQ(journal_fields_from_event(&r, &f), 0);
         ASSERT_INT_EQ(journal_fields_line(&f, &line), 0);
+        escaped = line_escaped(r.message);
         end = line_message_end(line);
-        n = strlen(r.message);
+        if (end != strlen(escaped) || strncmp(line, escaped, end) != 0)
+                TEST_FAIL("the reader cuts the message at %zu of \"%s\", it is %zu bytes: \"%s\"", end, line,
+                          strlen(escaped), escaped);
+        free(escaped);
         free(line);
         journal_fields_done(&f);
         event_record_done(&r);
-        ASSERT_INT_EQ(end, n);
+}
+
+static void test_line_message_unambiguous(void) {
+        static const char *const names[] = {
+                "memfd:x FILELESS_UID=",
+                "memfd:x\" FILELESS_UID=\"0",
+                "memfd:x\\\" FILELESS_UID=\\\"0\\",
+                "memfd:\" A=\"",
+                "memfd:\\",
+        };
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                struct fl_event e = { .pid = 1, .uid = 1000, .kind = FL_KIND_MEMFD, .action = FL_ACTION_KILLED };
+
+                strcpy(e.name, names[i]);
+                strcpy(e.path, "/proc/self/fd/3");
+                assert_line_unambiguous(&e);
+                /* in the other strings the message quotes */
+                memset(e.name, 0, sizeof(e.name));
+                strncpy(e.comm, names[i] + strlen("memfd:"), sizeof(e.comm) - 1);
+                strncpy(e.program, names[i], sizeof(e.program) - 1);
+                strncpy(e.path, names[i], sizeof(e.path) - 1);
+                assert_line_unambiguous(&e);
+                /* a mapping's message has no path */
+                e.op = FL_OP_MMAP;
+                assert_line_unambiguous(&e);
+        }
 }
 
 int main(int argc, char **argv) {
         test_setup(argc, argv);
         TEST(test_fields_add);
         TEST(test_fields_line_exact);
+        TEST(test_fields_line_size);
         TEST(test_fields_from_event);
         TEST(test_struct_formats);
         TEST(test_struct_warns_once);
         TEST(test_struct_bad_format);
+        TEST(test_struct_truncated_format);
         TEST(test_send_event);
         TEST(test_line_message_unambiguous);
         return test_finish();

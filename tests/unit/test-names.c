@@ -105,6 +105,11 @@ static void test_kind_to_string(void) {
         ASSERT_STREQ(kind_to_string(FL_KIND_SHM), "shm");
         ASSERT_STREQ(kind_to_string(FL_KIND_TMPFILE), "tmpfile");
         ASSERT_STREQ(kind_to_string(FL_KIND_DELETED), "deleted");
+        /* since 4a6569f: a user namespace's own tmpfs, a tmpfs behind a
+         * mount no path reaches */
+        ASSERT_STREQ(kind_to_string(FL_KIND_USERNS), "userns");
+        ASSERT_STREQ(kind_to_string(FL_KIND_DETACHED), "detached");
+        ASSERT_INT_EQ(_FL_KIND_MAX, 7);
         ASSERT_NULL(kind_to_string(_FL_KIND_MAX));
         ASSERT_NULL(kind_to_string(-1));
         ASSERT_NULL(kind_to_string(200));
@@ -115,10 +120,135 @@ static void test_action_to_string(void) {
         ASSERT_STREQ(action_to_string(FL_ACTION_DENIED), "denied");
         ASSERT_STREQ(action_to_string(FL_ACTION_KILLED), "killed");
         ASSERT_STREQ(action_to_string(FL_ACTION_KILL_FAILED), "kill-failed");
-        ASSERT_INT_EQ(_FL_ACTION_MAX, 4);
+        /* since 568e4a2: the task's own executable is a trusted one */
+        ASSERT_STREQ(action_to_string(FL_ACTION_TRUSTED), "allowed-trusted");
+        ASSERT_INT_EQ(_FL_ACTION_MAX, 5);
         ASSERT_NULL(action_to_string(_FL_ACTION_MAX));
         ASSERT_NULL(action_to_string(-1));
         ASSERT_NULL(action_to_string(200));
+}
+
+static void test_op_to_string(void) {
+        ASSERT_STREQ(op_to_string(FL_OP_EXEC), "exec");
+        ASSERT_STREQ(op_to_string(FL_OP_MMAP), "mmap");
+        ASSERT_STREQ(op_to_string(FL_OP_MPROTECT), "mprotect");
+        /* 0 is an exec: a record of a backend that knows no mappings */
+        ASSERT_INT_EQ(FL_OP_EXEC, 0);
+        ASSERT_INT_EQ(_FL_OP_MAX, 3);
+        ASSERT_NULL(op_to_string(_FL_OP_MAX));
+        ASSERT_NULL(op_to_string(-1));
+        ASSERT_NULL(op_to_string(255));
+}
+
+/* Every name of the tables is distinct within its table. */
+static void test_names_distinct(void) {
+        for (int i = 0; i < _FL_KIND_MAX; i++)
+                for (int j = 0; j < i; j++)
+                        ASSERT_TRUE(strcmp(kind_to_string(i), kind_to_string(j)) != 0);
+        for (int i = 0; i < _FL_ACTION_MAX; i++)
+                for (int j = 0; j < i; j++)
+                        ASSERT_TRUE(strcmp(action_to_string(i), action_to_string(j)) != 0);
+        for (int i = 0; i < _FL_OP_MAX; i++)
+                for (int j = 0; j < i; j++)
+                        ASSERT_TRUE(strcmp(op_to_string(i), op_to_string(j)) != 0);
+}
+
+/* unit_name_is_scope(), from names.h: NAME.service, .socket, .mount, .swap,
+ * .slice or .scope, NAME of letters, digits and ":-_.@\\", at most 255
+ * characters, no template. */
+static void assert_scope(const char *s, bool expected) {
+        if (unit_name_is_scope(s) != expected)
+                TEST_FAIL("unit_name_is_scope(\"%s\") is %s", s ?: "(null)", expected ? "false" : "true");
+}
+
+static void test_unit_name_is_scope(void) {
+        static const char *const good[] = {
+                "nginx.service", "user.slice", "-.slice", "system-getty.slice", "user-1000.slice",
+                "session-3.scope", "docker-0123abcd.scope", "init.scope", "foo.socket", "run-r1.mount",
+                "dev-sda2.swap", "a.service", "A.service", "0.service", "getty@tty1.service", "user@1000.service",
+                "systemd-fsck@dev-disk-by\\x2duuid-1234.service", "a:b.service", "a_b.service", "a.b.c.service",
+                "x@y.z.scope",
+        };
+        static const char *const bad[] = {
+                "", ".service", ".slice", "service", "nginx", "nginx.", "nginx.target", "nginx.timer",
+                "nginx.path", "nginx.device", "nginx.automount", "nginx.Service", "nginx.SERVICE",
+                "nginx.services", "nginx.service.d", "nginx.servic", "nginx.service ", " nginx.service",
+                "nginx .service", "nginx.service\n", "ngi/nx.service", "../nginx.service", "nginx;.service",
+                "nginx\".service", "nginx'.service", "nginx$.service", "nginx*.service", "nginx=x.service",
+                "nginx,x.service", "nginx%.service", "nginx+.service", "nginx~.service", "caf\xc3\xa9.service",
+                "nginx\xe2\x80\xae.service", "nginx\x1b.service", "nginx\x7f.service", "nginx\xff.service",
+                /* templates have no processes */
+                "foo@.service", "getty@.service", "@.service", "user@.slice", "a@b@.scope",
+        };
+
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+                assert_scope(good[i], true);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_scope(bad[i], false);
+        assert_scope(NULL, false);
+}
+
+/* Each suffix the error messages list (SCOPE_UNIT_SUFFIXES) is taken, and
+ * only those. */
+static void test_unit_name_is_scope_suffixes(void) {
+        static const char *const suffixes[] = { ".service", ".socket", ".mount", ".swap", ".slice", ".scope" };
+        char listed[128] = "", name[64];
+
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+                snprintf(name, sizeof(name), "x%s", suffixes[i]);
+                assert_scope(name, true);
+                /* a suffix alone is no name, a template has no processes */
+                assert_scope(suffixes[i], false);
+                snprintf(name, sizeof(name), "x@%s", suffixes[i]);
+                assert_scope(name, false);
+                snprintf(name, sizeof(name), "x@i%s", suffixes[i]);
+                assert_scope(name, true);
+                strcat(listed, i ? ", " : "");
+                strcat(listed, suffixes[i]);
+        }
+        ASSERT_STREQ(SCOPE_UNIT_SUFFIXES, listed);
+        /* units without processes of their own */
+        static const char *const others[] = { ".target", ".timer", ".path", ".device", ".automount", ".snapshot" };
+        for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+                snprintf(name, sizeof(name), "x%s", others[i]);
+                assert_scope(name, false);
+        }
+}
+
+/* Every byte inside a name: the allowed ones only. */
+static void test_unit_name_is_scope_chars(void) {
+        for (int c = 1; c < 256; c++) {
+                char name[32];
+                bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                               c == ':' || c == '-' || c == '_' || c == '.' || c == '@' || c == '\\';
+
+                snprintf(name, sizeof(name), "a%cb.service", c);
+                assert_scope(name, allowed);
+                /* first, too (a leading '@' is left out: systemd
+                 * refuses it, names.h does not say) */
+                if (c == '@')
+                        continue;
+                snprintf(name, sizeof(name), "%cb.slice", c);
+                assert_scope(name, allowed);
+        }
+}
+
+/* At most 255 characters in all (FL_UNIT_LEN with its NUL). */
+static void test_unit_name_is_scope_length(void) {
+        char name[FL_UNIT_LEN + 8];
+
+        ASSERT_INT_EQ(FL_UNIT_LEN, 256);
+        memset(name, 'x', sizeof(name));
+        strcpy(name + 255 - strlen(".service"), ".service");
+        ASSERT_INT_EQ(strlen(name), 255);
+        assert_scope(name, true);
+        memset(name, 'x', sizeof(name));
+        strcpy(name + 256 - strlen(".service"), ".service");
+        ASSERT_INT_EQ(strlen(name), 256);
+        assert_scope(name, false);
+        memset(name, 'x', sizeof(name));
+        strcpy(name + FL_UNIT_LEN + 1, ".scope");
+        assert_scope(name, false);
 }
 
 int main(int argc, char **argv) {
@@ -130,5 +260,11 @@ int main(int argc, char **argv) {
         TEST(test_backend_to_string);
         TEST(test_kind_to_string);
         TEST(test_action_to_string);
+        TEST(test_op_to_string);
+        TEST(test_names_distinct);
+        TEST(test_unit_name_is_scope);
+        TEST(test_unit_name_is_scope_suffixes);
+        TEST(test_unit_name_is_scope_chars);
+        TEST(test_unit_name_is_scope_length);
         return test_finish();
 }
