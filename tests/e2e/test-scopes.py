@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Unit scopes and trusted executables, on the real kernel: a profile for the
+processes of one unit or slice, read from the cgroup tree at the moment of
+the exec; trust by the file's identity and name, never by a name a process
+chooses. The cgroups are made here, as systemd would lay them out: the
+root's chain of *.slice, then a unit."""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+from fltest import (FL_EXEC, Daemon, blocked_action, cgroup2_dir, ensure_bpffs, fl_exec, on_exit, run_cases)
+
+BLOCKED = blocked_action()
+N = os.getpid()
+
+
+def cgroup(*parts):
+    """Makes the cgroup ROOT/parts... (and its parents), removed at exit."""
+    root = cgroup2_dir()
+    path = root
+    for p in parts:
+        path = os.path.join(path, p)
+        if not os.path.isdir(path):
+            os.mkdir(path)
+            on_exit(lambda d=path: os.rmdir(d) if os.path.isdir(d) else None)
+    return path
+
+
+def start(tap, config):
+    d = Daemon(tap)
+    d.write_config(config)
+    tap.require(d.start(), 'daemon ready', d.log_tail())
+    return d
+
+
+def event_for(d, r):
+    evs = d.wait_event(lambda e: e.get('FILELESS_INODE') == r.get('ino') and e.get('FILELESS_DEVICE') == r.get('dev'))
+    return evs[0] if len(evs) == 1 else {}
+
+
+def setup(tap):
+    ensure_bpffs()
+    tap.require(cgroup2_dir() is not None, 'a cgroup2 hierarchy is mounted')
+
+
+def test_scope_of_a_unit(tap, _):
+    unit = f'fltest-{N}.scope'
+    d = start(tap, f'[Fileless]\nProfile=allow\n\n[Scope]\nUnit={unit}\nProfile=restricted\n')
+    tap.ok('1 unit scope' in (d.notify_value('STATUS') or ''), 'STATUS= counts the scope', d.notify_value('STATUS'))
+    r = fl_exec('memfd', 'proc-self', name='in-scope', cgroup=cgroup(unit))
+    tap.ok(r.get('result') == BLOCKED, f'in {unit}: {BLOCKED} under its scope', r)
+    e = event_for(d, r)
+    tap.ok(e.get('FILELESS_SCOPE') == unit and e.get('FILELESS_PROFILE') == 'restricted',
+           'the event names the scope that decided and its profile', e)
+    r = fl_exec('memfd', 'proc-self', name='outside')
+    tap.ok(r.get('result') == 'ran', 'outside it: the machine-wide allow', r)
+    e = event_for(d, r)
+    tap.ok(e and 'FILELESS_SCOPE' not in e and e.get('FILELESS_PROFILE') == 'allow',
+           'no scope field where the machine-wide profile decided', e)
+
+
+def test_nearest_scope_wins(tap, _):
+    outer, inner, unit = f'fltest{N}.slice', f'fltest{N}-inner.slice', f'fltest-{N}-a.scope'
+    d = start(tap, f'[Fileless]\nProfile=allow\n\n[Scope]\nUnit={outer}\nProfile=restricted\n\n'
+                   f'[Scope]\nUnit={unit}\nProfile=allow\n')
+    r = fl_exec('memfd', 'proc-self', name='nearest-unit', cgroup=cgroup(outer, inner, unit))
+    tap.ok(r.get('result') == 'ran' and event_for(d, r).get('FILELESS_SCOPE') == unit,
+           'a unit scope below a restricted slice wins: allowed', r)
+    r = fl_exec('memfd', 'proc-self', name='nearest-slice', cgroup=cgroup(outer, inner, f'fltest-{N}-b.scope'))
+    tap.ok(r.get('result') == BLOCKED and event_for(d, r).get('FILELESS_SCOPE') == outer,
+           'another unit of the slice gets the slice\'s scope', r)
+
+
+def test_no_scope_below_a_unit(tap, _):
+    """A cgroup below a unit (a delegated subtree) never names a scope, even
+    one called like a unit."""
+    unit = f'fltest-{N}-d.scope'
+    d = start(tap, f'[Fileless]\nProfile=allow\n\n[Scope]\nUnit={unit}\nProfile=restricted\n\n'
+                   '[Scope]\nUnit=sshd.service\nProfile=allow\n')
+    r = fl_exec('memfd', 'proc-self', name='delegated', cgroup=cgroup(unit, 'sshd.service'))
+    e = event_for(d, r)
+    tap.ok(r.get('result') == BLOCKED and e.get('FILELESS_SCOPE') == unit and e.get('FILELESS_UNIT') == unit,
+           'a child cgroup called sshd.service gets neither sshd.service\'s scope nor its name', (r, e))
+
+
+def test_new_cgroup_no_window(tap, _):
+    """A unit restarted gets a new cgroup: its first exec is already under
+    the scope, 100 times in a row."""
+    unit = f'fltest-{N}-r.scope'
+    start(tap, f'[Fileless]\nProfile=allow\n\n[Scope]\nUnit={unit}\nProfile=restricted\n')
+    root = cgroup2_dir()
+    stopped = 0
+    for i in range(100):
+        path = os.path.join(root, unit)
+        os.mkdir(path)
+        try:
+            r = fl_exec('memfd', 'proc-self', name=f'restart-{i}', cgroup=path)
+            stopped += r.get('result') == BLOCKED
+        finally:
+            os.rmdir(path)
+    tap.ok(stopped == 100, f'{stopped} of 100 first execs in a new cgroup of the unit were {BLOCKED}')
+
+
+def trusted_copy(tap, name='fl-exec'):
+    """A copy of fl-exec where only root can change it (not /tmp: anybody
+    may write there)."""
+    d = f'/run/fltest-trust-{N}'
+    os.makedirs(d, mode=0o755, exist_ok=True)
+    os.chmod(d, 0o755)
+    on_exit(lambda: shutil.rmtree(d, ignore_errors=True))
+    path = os.path.join(d, name)
+    shutil.copy2(FL_EXEC, path)
+    os.chmod(path, 0o755)
+    return path
+
+
+def fl_exec_as(binary, *args, prefix=()):
+    p = subprocess.run([*prefix, binary, *args], capture_output=True, text=True, timeout=60)
+    out = dict(kv.split('=', 1) for kv in p.stdout.split() if '=' in kv)
+    return {k: v.strip('"') for k, v in out.items()}
+
+
+def test_trusted_executable(tap, _):
+    exe = trusted_copy(tap)
+    d = start(tap, f'[Fileless]\nProfile=restricted\nTrustedExecutable={exe}\n')
+    tap.ok(f'Trusting {exe}' in d.output(), 'the daemon says whom it trusts', d.log_tail())
+    r = fl_exec_as(exe, 'memfd', 'proc-self')
+    tap.ok(r.get('result') == 'ran', 'its processes run a memfd under restricted', r)
+    e = event_for(d, r)
+    tap.ok(e.get('FILELESS_ACTION') == 'allowed-trusted' and e.get('PRIORITY') == '6',
+           'logged as allowed-trusted at priority info', e)
+
+    copy = os.path.join(os.path.dirname(exe), 'a-copy')
+    shutil.copy2(exe, copy)
+    r = fl_exec_as(copy, 'memfd', 'proc-self')
+    tap.ok(r.get('result') == BLOCKED, 'a copy of it is not trusted', r)
+    link = os.path.join(os.path.dirname(exe), 'a-hard-link')
+    os.link(exe, link)
+    r = fl_exec_as(link, 'memfd', 'proc-self')
+    tap.ok(r.get('result') == BLOCKED, 'a hard link to it under another name is not trusted', r)
+    r = fl_exec_as(exe, 'memfd', 'proc-self', prefix=('unshare', '--pid', '--fork'))
+    tap.ok(r.get('result') == BLOCKED, 'in another pid namespace it is not trusted', r)
+    r = fl_exec('memfd', 'proc-self', name='runc_cloned:/proc/self/exe')
+    tap.ok(r.get('result') == BLOCKED, 'a memfd named like runc\'s is not trusted', r)
+
+
+def test_trusted_file_replaced(tap, _):
+    exe = trusted_copy(tap)
+    d = start(tap, f'[Fileless]\nProfile=restricted\nTrustedExecutable={exe}\n')
+    old_ino = os.stat(exe).st_ino
+    new = exe + '.new'
+    shutil.copy2(FL_EXEC, new)
+    os.rename(new, exe)  # what a package upgrade does
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and f'(inode {os.stat(exe).st_ino})' not in d.output():
+        time.sleep(0.1)
+    tap.ok(f'(inode {os.stat(exe).st_ino})' in d.output(), 'the replacement is noticed and trusted',
+           d.log_tail())
+    r = fl_exec_as(exe, 'memfd', 'proc-self')
+    tap.ok(r.get('result') == 'ran', 'the new file\'s processes run a memfd', r)
+    tap.ok(os.stat(exe).st_ino != old_ino, 'it is another inode', (old_ino, os.stat(exe).st_ino))
+
+
+def test_trusted_refused(tap, _):
+    d = Daemon(tap)
+    bad = f'/run/fltest-untrusted-{N}'
+    os.makedirs(bad, exist_ok=True)
+    on_exit(lambda: shutil.rmtree(bad, ignore_errors=True))
+    shutil.copy2(FL_EXEC, os.path.join(bad, 'x'))
+    os.chmod(bad, 0o777)
+    d.write_config(f'[Fileless]\n\nTrustedExecutable={bad}/x\n')
+    tap.ok(d.start(wait_ready=False) is None and d.wait_exit() == 6 and
+           f'filelesslockd.conf:3: TrustedExecutable={bad}/x' in d.output() and 'writable by everyone' in d.output(),
+           'a trusted file in a directory anybody can write to: exit 6, FILE:LINE and why', d.output())
+    d.write_config(f'[Fileless]\nTrustedExecutable=/dev/shm/fltest-{N}\n')
+    shutil.copy2(FL_EXEC, f'/dev/shm/fltest-{N}')
+    on_exit(lambda: os.unlink(f'/dev/shm/fltest-{N}'))
+    tap.ok(d.start(wait_ready=False) is None and d.wait_exit() == 6 and 'tmpfs' in d.output_since_start(),
+           'a trusted file on a tmpfs: exit 6, saying so', d.output_since_start())
+
+
+def test_scope_config_errors(tap, _):
+    for config, want in (('[Scope]\nProfile=restricted\n', ':1: [Scope] needs Unit='),
+                         ('[Scope]\nUnit=nginx\nProfile=restricted\n', ':2: invalid Unit="nginx"'),
+                         ('[Scope]\nUnit=foo@.service\nProfile=allow\n', ':2: invalid Unit="foo@.service"'),
+                         ('[Scope]\nUnit=a.service\nProfile=restrictd\n', ':3: invalid Profile="restrictd"'),
+                         ('[Scope]\nUnit=a.service\nPolicy=allow\n', ':3: unknown key "Policy" in section [Scope]')):
+        d = Daemon(tap)
+        d.write_config(config)
+        d.start(wait_ready=False)
+        tap.ok(d.wait_exit() == 6 and want in d.output(), f'{want.split(": ", 1)[1]}: exit 6, FILE:LINE',
+               d.output())
+
+
+if __name__ == '__main__':
+    run_cases('scopes', globals(), setup=setup)
