@@ -6,6 +6,7 @@ ever runs) must die of SIGKILL, and one whose first system call writes a mark
 to a pipe must leave none. Run with nothing attached and under allow first,
 to show that the payloads do leave their marks when they run."""
 
+import fcntl
 import os
 import signal
 
@@ -25,6 +26,10 @@ def run_payload(path):
     except OSError:
         fd = os.memfd_create('fl-first', 0)  # before 6.3, no MFD_EXEC and no such sysctl
     os.write(fd, image)
+    # Above 3, where the pipe must go: the mark payload writes to fd 3.
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    fd = high
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:

@@ -648,14 +648,6 @@ static int run_child(const Experiment *e, const char *path, Outcome *o) {
         }
         close(pipefd[0]);
 
-        if (e->via == VIA_SYMLINK) {
-                char link[64];
-
-                /* The child made it (child_path()) and is past its exec by now. */
-                snprintf(link, sizeof(link), "/tmp/fl-exec-link-%d", (int) pid);
-                (void) unlink(link);
-        }
-
         while (!timed_out) {
                 r = waitpid(pid, &o->status, WNOHANG);
                 if (r == pid)
@@ -666,6 +658,15 @@ static int run_child(const Experiment *e, const char *path, Outcome *o) {
                         timed_out = true;
                 else
                         usleep(10 * 1000);
+        }
+
+        if (e->via == VIA_SYMLINK) {
+                char link[64];
+
+                /* The child made it (child_path()); a #! interpreter opens it
+                 * by that name after the exec, so only now is it done with. */
+                snprintf(link, sizeof(link), "/tmp/fl-exec-link-%d", (int) pid);
+                (void) unlink(link);
         }
 
         if (timed_out) {
