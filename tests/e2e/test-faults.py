@@ -282,10 +282,10 @@ def entries_since_start(d):
     return [e for e in map(parse_stderr_entry, d.output_since_start().splitlines()) if e]
 
 
-def counters(tap, bus):
+def counters(bus):
     """The counters read over D-Bus: {name: value}, or the error."""
-    props = bus.properties()
     try:
+        props = bus.properties()
         return {k: int(props.Get(IFACE, k)) for k in ('FilelessExecutions', 'Blocked', 'EventsLost')}
     except dbus.exceptions.DBusException as e:
         return e
@@ -316,14 +316,18 @@ def test_pinned_maps_checked_before_use(tap, blocked):
     r = fl_exec('memfd', 'proc-self', name='bad-config-map')
     tap.ok(r.get('result') == blocked, f'and it enforces: a memfd exec is {blocked}', r)
     tap.ok(wait_owner(bus.address), f'it owns {NAME}')
-    c = counters(tap, bus)
+    c = counters(bus)
     tap.ok(isinstance(c, dict) and c['FilelessExecutions'] >= 1 and c['Blocked'] >= 1,
            'the counters read fine over D-Bus', c)
     d.stop()
+    d.disable()
 
     # A stats map of another shape in the place of the real one, under a
     # stopped daemon: a restart must not take it over (nor read the
     # counters into a u64 from a 4096-byte value).
+    d = Daemon(tap)
+    tap.require(d.start('--profile=restricted'), 'another daemon starts restricted')
+    d.stop()
     real = map_show(f'{d.pin}/stats')
     tap.require(real, 'the stopped daemon left its stats map pinned')
     p = subprocess.run(['bpftool', 'map', 'create', f'{d.pin}/stats_forged', 'type', real['type'], 'key', '4',
@@ -338,34 +342,36 @@ def test_pinned_maps_checked_before_use(tap, blocked):
     tap.ok(map_show(f'{d.pin}/stats').get('bytes_value') not in (None, 4096), 'its own stats map is pinned',
            map_show(f'{d.pin}/stats'))
     tap.ok(wait_owner(bus.address), f'it owns {NAME}')
-    c = counters(tap, bus)
+    c = counters(bus)
     tap.ok(isinstance(c, dict) and d.proc.poll() is None, 'the counters read fine over D-Bus; the daemon runs', c)
     r = fl_exec('memfd', 'proc-self', name='bad-stats-map')
     tap.ok(r.get('result') == blocked, f'and it enforces: a memfd exec is {blocked}', r)
     d.stop()
     d.disable()
 
-    # Pins of two instances pieced together: B's own config map replaced by
-    # A's. A's says allow; B restarts restricted over them.
-    a, b = Daemon(tap), Daemon(tap)
-    tap.require(a.start('--profile=allow') and b.start('--profile=allow'), 'two daemons with pins of their own')
-    a.stop()
-    b.stop()
-    before = pin_ids(b.pin)
-    os.rename(f'{a.pin}/config', f'{b.pin}/config')
-    tap.ok(b.start('--profile=restricted'), 'B restarts over its pins with A\'s config map among them')
-    out = b.output_since_start()
-    tap.ok('Not taking over the pins' in out and 'Took over' not in out,
-           'it does not take over a set pieced together from two instances', out[-1500:])
-    after = pin_ids(b.pin)
-    tap.ok(after.get('config') not in (None, before.get('config')) and exec_link(b.pin) is not None
-           and all(after.get(n) != i for n, i in before.items() if n.startswith('link')),
-           'the pins are replaced: a new config map and new links', (before, after))
-    r = fl_exec('memfd', 'proc-self', name='pieced-pins')
-    tap.ok(r.get('result') == blocked, f'and restricted is enforced: a memfd exec is {blocked}', r)
-    b.stop()
-    b.disable()
-    a.disable()
+    # Pins of two instances pieced together: one of B's maps replaced by
+    # A's. B restarts restricted over them, and must not write its profile
+    # to a map its programs do not read, nor count and report A's events.
+    for name in ('config', 'stats'):
+        a, b = Daemon(tap), Daemon(tap)
+        tap.require(a.start('--profile=allow') and b.start('--profile=allow'), 'two daemons with pins of their own')
+        a.stop()
+        b.stop()
+        before = pin_ids(b.pin)
+        os.rename(f'{a.pin}/{name}', f'{b.pin}/{name}')
+        tap.ok(b.start('--profile=restricted'), f'B restarts over its pins with A\'s {name} map among them')
+        out = b.output_since_start()
+        tap.ok('Not taking over the pins' in out and 'Took over' not in out,
+               f'it does not take over a set pieced together from two instances (A\'s {name} map)', out[-1500:])
+        after = pin_ids(b.pin)
+        tap.ok(after.get(name) not in (None, before.get(name)) and exec_link(b.pin) is not None
+               and all(after.get(n) != i for n, i in before.items() if n.startswith('link')),
+               f'the pins are replaced: a new {name} map and new links', (before, after))
+        r = fl_exec('memfd', 'proc-self', name=f'pieced-{name}')
+        tap.ok(r.get('result') == blocked, f'and restricted is enforced: a memfd exec is {blocked}', r)
+        b.stop()
+        b.disable()
+        a.disable()
     bus.close()
 
 
