@@ -626,13 +626,13 @@ class Trace:
         with open(os.path.join(self.dir, 'trace')) as fh:
             text = fh.read()
         dirs, files, flags, fds = 0, 0, None, {}
-        for m in re.finditer(r'sys_openat\(.*?flags: (0x[0-9a-f]+)|sys_openat -> (0x[0-9a-f]+)|'
-                             r'sys_fsync\(fd: (0x[0-9a-f]+)\)', text):
+        # Numbers are hexadecimal (0x...), or decimal when small.
+        for m in re.finditer(r'sys_openat\(.*?flags: (\w+)|sys_openat -> (\w+)|sys_fsync\(fd: (\w+)\)', text):
             if m.group(1):
-                flags = int(m.group(1), 16)
+                flags = int(m.group(1), 0)
             elif m.group(2):
-                fds[int(m.group(2), 16)] = flags
-            elif (fds.get(int(m.group(3), 16)) or 0) & os.O_DIRECTORY:
+                fds[int(m.group(2), 0)] = flags
+            elif (fds.get(int(m.group(3), 0)) or 0) & os.O_DIRECTORY:
                 dirs += 1
             else:
                 files += 1
