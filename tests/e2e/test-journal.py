@@ -48,9 +48,11 @@ def start_journald():
 
 
 def journalctl(*args):
-    """(exit status, entries, stderr) of journalctl -o json ARGS."""
+    """(exit status, entries, stderr) of journalctl -o json ARGS. One entry
+    a line, split at newlines only: splitlines() would also split at a raw
+    U+2028 in a value."""
     p = subprocess.run(['journalctl', '--no-pager', '-o', 'json', *args], capture_output=True, text=True)
-    return p.returncode, [json.loads(l) for l in p.stdout.splitlines() if l.strip()], p.stderr
+    return p.returncode, [json.loads(l) for l in p.stdout.split('\n') if l.strip()], p.stderr
 
 
 def journal(*args):
