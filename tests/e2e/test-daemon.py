@@ -13,6 +13,7 @@ test_* function is a case (all without CASE; --list names them)."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -189,6 +190,14 @@ def test_bad_environment(tap, _):
                   want_msg=['Backend lsm was requested, but', 'would attach and never run', 'NOT enforcing'])
 
 
+def remove_pin_dir(path):
+    """Removes PATH, and what a daemon that should have refused to pin below
+    it pinned there (PATH/pins)."""
+    if os.path.isdir(os.path.join(path, 'pins')):
+        subprocess.run([DAEMON, '--disable', f'--pin-path={path}/pins'], capture_output=True)
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def test_pin_directory(tap, _):
     """Security review (issue 9): every existing component of the pin path
     must be root's, writable by nobody else and no symbolic link, or
@@ -198,7 +207,7 @@ def test_pin_directory(tap, _):
     uid = 65534
     owned = f'{BPFFS}/fltest-owned-{os.getpid()}'
     os.mkdir(owned, 0o700)
-    on_exit(lambda: os.rmdir(owned))
+    on_exit(lambda: remove_pin_dir(owned))
     os.chown(owned, uid, uid)
     bad_start(tap, f'a pin path component owned by uid {uid}', [f'--pin-path={owned}/pins', '--profile=allow'],
               want_rc=1, want_msg=[f'{owned} is owned by uid {uid}', 'NOT enforcing'], no_pins=False)
@@ -207,7 +216,7 @@ def test_pin_directory(tap, _):
     real = f'{BPFFS}/fltest-real-{os.getpid()}'
     link = f'{BPFFS}/fltest-symlink-{os.getpid()}'
     os.mkdir(real, 0o700)
-    on_exit(lambda: os.rmdir(real))
+    on_exit(lambda: remove_pin_dir(real))
     os.symlink(real, link)
     on_exit(lambda: os.unlink(link))
     bad_start(tap, 'a pin path component that is a symbolic link', [f'--pin-path={link}/pins', '--profile=allow'],
