@@ -12,12 +12,14 @@ test_* function is a case (all without CASE; --list names them)."""
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 
-from fltest import (DAEMON, MSG_PROFILE_CHANGED, Daemon, auto_backend, blocked_action, ensure_bpffs, exec_link,
-                    fl_exec, lsm_available, run_cases, backend_under_test)
+from fltest import (BPFFS, DAEMON, MSG_PROFILE_CHANGED, Daemon, auto_backend, backend_under_test, blocked_action,
+                    ensure_bpffs, exec_link, fl_exec, lsm_available, on_exit, run_cases)
 
 BACKEND = backend_under_test()
 EXPECTED = None  # --expect-backend
@@ -196,6 +198,103 @@ def test_bad_environment(tap, _):
     if auto_backend() == 'tracepoint':
         bad_start(tap, '--backend=fmod_ret without BPF trampolines', ['--backend=fmod_ret', '--profile=allow'],
                   want_rc=1, want_msg=['The kernel refused the fmod_ret programs', 'BPF trampolines', 'NOT enforcing'])
+
+
+def remove_pin_dir(path):
+    """Removes PATH, and what a daemon that should have refused to pin below
+    it pinned there (PATH/pins)."""
+    if os.path.isdir(os.path.join(path, 'pins')):
+        subprocess.run([DAEMON, '--disable', f'--pin-path={path}/pins'], capture_output=True)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_pin_directory(tap, _):
+    """Security review (issue 9): every existing component of the pin path
+    must be root's, writable by nobody else and no symbolic link, or
+    anybody who could write there first could remove the pins (and, after a
+    restart, run their payload). Refused before anything is attached, with
+    exit 1, "NOT enforcing", and the path and what is wrong with it."""
+    uid = 65534
+    owned = f'{BPFFS}/fltest-owned-{os.getpid()}'
+    os.mkdir(owned, 0o700)
+    on_exit(lambda: remove_pin_dir(owned))
+    os.chown(owned, uid, uid)
+    bad_start(tap, f'a pin path component owned by uid {uid}', [f'--pin-path={owned}/pins', '--profile=allow'],
+              want_rc=1, want_msg=[f'{owned} is owned by uid {uid}', 'NOT enforcing'], no_pins=False)
+    tap.ok(os.listdir(owned) == [], f'{owned}: nothing created or pinned below it', os.listdir(owned))
+
+    real = f'{BPFFS}/fltest-real-{os.getpid()}'
+    link = f'{BPFFS}/fltest-symlink-{os.getpid()}'
+    os.mkdir(real, 0o700)
+    on_exit(lambda: remove_pin_dir(real))
+    os.symlink(real, link)
+    on_exit(lambda: os.unlink(link))
+    bad_start(tap, 'a pin path component that is a symbolic link', [f'--pin-path={link}/pins', '--profile=allow'],
+              want_rc=1, want_msg=[f'{link} is a symbolic link', 'NOT enforcing'], no_pins=False)
+    tap.ok(os.listdir(real) == [], 'nothing created or pinned below the link', os.listdir(real))
+
+    # A bpffs mounted by hand, without mode=: 1777, like /tmp. A private one,
+    # in a mount namespace of its own, so the host's stays as it is.
+    bad_start(tap, 'a bpffs mounted without mode= (1777)', [f'--pin-path={BPFFS}/fltest-1777/pins', '--profile=allow'],
+              want_rc=1, want_msg=[f'{BPFFS} is writable by everyone (mode 1777)', '-o mode=700', 'NOT enforcing'],
+              prefix=['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+                      f'mount -t bpf bpf {BPFFS} && exec "$@"', 'sh'], no_pins=False)
+
+
+def test_tracepoint_comm(tap, _):
+    """Security review (issue 9): FILELESS_COMM is the name the task had
+    before the exec on every backend ("fl-exec" here). The tracepoint runs
+    after the exec renamed the task, so it also reports the new image's name
+    (for /proc/self/fd/N: "N") as FILELESS_EXEC_COMM; the lsm backend judges
+    the exec before the rename and has no such field."""
+    d = Daemon(tap)
+    tap.require(d.start('--profile=allow'), 'starts with profile allow')
+    for via in ('proc-self', 'dev-fd'):
+        r = fl_exec('memfd', via, name=f'comm-{via}')
+        evs = d.wait_event(lambda e: e.get('FILELESS_INODE') == r.get('ino'))
+        tap.require(len(evs) == 1, f'{via}: one event for the exec', (r, evs))
+        e = evs[0]
+        tap.ok(e.get('FILELESS_COMM') == 'fl-exec', f'{via}: FILELESS_COMM is the name before the exec, "fl-exec"',
+               e.get('FILELESS_COMM'))
+        if BACKEND == 'tracepoint':
+            # exec names the task after the last component of the path it
+            # ran: /proc/self/fd/N or /dev/fd/N gives "N".
+            path = e.get('FILELESS_EXEC_PATH', '')
+            tap.ok(path == r['path'] and re.fullmatch(r'\d+', os.path.basename(path)) is not None
+                   and e.get('FILELESS_EXEC_COMM') == os.path.basename(path),
+                   f'{via}: FILELESS_EXEC_COMM is the new image\'s name, the last component of {r["path"]}',
+                   (path, e.get('FILELESS_EXEC_COMM'), r.get('path')))
+        else:
+            tap.ok('FILELESS_EXEC_COMM' not in e, f'{via}: no FILELESS_EXEC_COMM where the exec is judged before '
+                   'it renames the task', e)
+    d.stop()
+
+
+def test_message_attribution_first(tap, _):
+    """Security review (issue 9): the memfd name is the caller's choice, so
+    MESSAGE names the real pid and uid first and quotes the name: a name
+    such as "x by pid 1 (systemd), uid 0" cannot make the line read as if
+    another process did it. Run by uid 65534, so that no part of the
+    name can pass for its uid."""
+    uid = 65534
+    d = Daemon(tap)
+    tap.require(d.start('--profile=allow'), 'starts with profile allow')
+    name = 'x by pid 1 (systemd), uid 0'
+    r = fl_exec('memfd', 'proc-self', name=name,
+                prefix=('setpriv', f'--reuid={uid}', f'--regid={uid}', '--clear-groups'))
+    evs = d.wait_event(lambda e: e.get('FILELESS_INODE') == r.get('ino'))
+    tap.require(len(evs) == 1, 'one event for the exec', (r, evs))
+    msg = re.sub(r'\\(["\\])', r'\1', evs[0].get('MESSAGE', ''))  # the stderr line escapes quotes
+    pid = r['child']
+    m = re.match(r'^\w+(?: \(.*?\))? fileless execution by pid (\d+) \((.*?)\), uid (\d+): ', msg)
+    tap.ok(m is not None and m.group(1) == pid and m.group(3) == str(uid),
+           f'MESSAGE starts with the verb, then the real pid {pid} and uid {uid}', msg)
+    tap.ok(m is not None and '"fl-exec"' in m.group(2), 'and the comm, quoted, in the attribution', msg)
+    quoted = f'"memfd:{name}"'
+    tap.ok(msg.count(quoted) == 1 and name not in msg.replace(quoted, ''),
+           'the memfd name appears once, only inside quotes', msg)
+    tap.ok('pid 1 (' not in msg.replace(quoted, ''), 'outside the quotes nothing reads "pid 1 (systemd)"', msg)
+    d.stop()
 
 
 if __name__ == '__main__':

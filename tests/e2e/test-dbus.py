@@ -14,7 +14,9 @@ import json
 import os
 import re
 import select
+import stat
 import subprocess
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 
@@ -22,7 +24,7 @@ import dbus
 import dbus.mainloop.glib
 from gi.repository import GLib
 
-from fltest import Daemon, cgroup2_dir, ensure_bpffs, fl_exec, lsm_available, on_exit, run_cases
+from fltest import Daemon, cgroup2_dir, ensure_bpffs, fl_exec, lsm_available, on_exit, pinned_map, run_cases
 
 from flbus import ACTION, IFACE, NAME, PATH, SRC, Polkit, PrivateBus, call_error
 
@@ -36,6 +38,9 @@ EVENT_KEYS = {'Timestamp': 't', 'Action': 's', 'Kind': 's', 'Profile': 's', 'Bac
 DBUS_TYPES = {'t': dbus.UInt64, 'u': dbus.UInt32, 's': dbus.String}
 BLOCKED = 'denied' if lsm_available() else 'killed'
 NOBODY = 65534
+OVERRIDDEN = 'org.bpflock.Fileless1.Error.Overridden'
+FAILED = 'org.freedesktop.DBus.Error.Failed'
+PROFILES = {1: 'allow', 2: 'baseline', 3: 'restricted'}
 
 
 def ctl(*args, timeout=30):
@@ -84,6 +89,34 @@ class Fixture:
 
     def events_for(self, r):
         return [e for e in self.events if e.get('Inode') == int(r.get('ino', -1))]
+
+    def use(self, tap, d, *args, **kw):
+        """Stops the daemon in use and starts D (with ARGS) on the same bus in
+        its place; the proxies follow it."""
+        if self.d is not d:
+            # Its pins would go on enforcing its profile.
+            self.d.stop()
+            self.d.disable()
+        self.d = d
+        tap.require(d.start(*args, env=POLKIT_TIMEOUT, **kw), 'the daemon for this case is ready')
+        for _ in range(100):
+            if self.bus.name_has_owner(NAME):
+                break
+            time.sleep(0.05)
+        tap.require(self.bus.name_has_owner(NAME), f'it owns {NAME}')
+        self.obj = self.bus.get_object(NAME, PATH)
+        self.props = dbus.Interface(self.obj, 'org.freedesktop.DBus.Properties')
+        self.fl = dbus.Interface(self.obj, IFACE)
+
+    def kernel_profile(self):
+        """The machine-wide profile in the pinned config map, by name."""
+        d = pinned_map(self.d.pin, 'config')
+        return PROFILES.get(d[0]['formatted']['value']['profile']) if d else None
+
+    def enforced(self):
+        """The profile a memfd exec meets: allow (it runs) or restricted."""
+        r = fl_exec('memfd', 'proc-self', name='which-profile')
+        return 'allow' if r.get('result') == 'ran' else 'restricted' if r.get('result') == BLOCKED else r
 
     def set_profile(self, tap, profile):
         """Sets PROFILE over D-Bus with polkit allowing it (a precondition)."""
@@ -390,6 +423,260 @@ def test_persistence(tap, f):
            props.Get(IFACE, 'Profile'))
     r = fl_exec('memfd', 'proc-self', name='after-persisted-restart')
     tap.ok(r.get('result') == BLOCKED, f'and it is enforced: a memfd exec is {BLOCKED}', r)
+
+
+def test_dropin_directory_missing(tap, f):
+    """Security review (issue 9), a defect a new user hits: the drop-in
+    directory missing (a fresh install under another prefix). SetProfile
+    creates it, root-owned and 0755 whatever the umask, and saves the
+    drop-in there. A configuration directory that cannot be written: the
+    error names the path and why, and the profile is unchanged."""
+    f.pk.mock.SetAllowed([ACTION])
+    d = Daemon(tap)
+    d.write_config('[Fileless]\nProfile=allow\n')
+    dropins = d.config + '.d'
+    tap.require(not os.path.exists(dropins), f'precondition: {dropins} does not exist')
+    f.use(tap, d, wrapper=('sh', '-c', 'umask 077 && exec "$@"', 'sh'))
+    e = call_error(f.fl.SetProfile, 'restricted', False)
+    tap.ok(e is None and f.get('Profile') == 'restricted', 'SetProfile("restricted") succeeds', e)
+    st = os.lstat(dropins) if os.path.lexists(dropins) else None
+    tap.ok(st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and st.st_gid == 0
+           and stat.S_IMODE(st.st_mode) == 0o755,
+           f'it created {dropins}: a directory, root-owned, 0755 (the daemon ran with umask 077)',
+           st and (oct(st.st_mode), st.st_uid, st.st_gid))
+    saved = os.path.join(dropins, '90-set-profile.conf')
+    text = open(saved).read() if os.path.exists(saved) else ''
+    tap.ok('Profile=restricted' in text, 'and the drop-in in it, with the new profile', text)
+    tap.ok(f.enforced() == 'restricted', 'the new profile is enforced')
+
+    # A configuration directory on a read-only mount (only the daemon's
+    # mount namespace sees it so).
+    d2 = Daemon(tap)
+    d2.write_config('[Fileless]\nProfile=allow\n')
+    ro = ('unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+          f'mount --bind {d2.tmp} {d2.tmp} && mount -o remount,bind,ro {d2.tmp} && exec "$@"', 'sh')
+    f.use(tap, d2, wrapper=ro)
+    e = call_error(f.fl.SetProfile, 'restricted', False)
+    tap.ok(e is not None and e.get_dbus_name() == FAILED and f'{d2.config}.d' in str(e)
+           and 'Read-only file system' in str(e),
+           f'a read-only configuration directory: {FAILED} naming {d2.config}.d and why', e)
+    tap.ok(f.get('Profile') == 'allow' and f.kernel_profile() == 'allow' and f.enforced() == 'allow',
+           'the profile is unchanged: Profile, the kernel and enforcement are allow',
+           (f.get('Profile'), f.kernel_profile()))
+    tap.ok(f'{d2.config}.d' in d2.output_since_start() and 'Read-only file system' in d2.output_since_start(),
+           'and the daemon logs the path and why', d2.output_since_start()[-1500:])
+
+
+def test_unit_forgery(tap, f):
+    """Security review (issue 9): FILELESS_UNIT is resolved as systemd does,
+    the outermost unit below the slices, so a cgroup named like a unit
+    inside a delegated subtree (sshd.service below a user's scope) forges
+    nothing; a user manager's unit is reported in a field of its own."""
+    root = cgroup2_dir()
+    tap.require(root is not None, 'a cgroup2 hierarchy is mounted')
+
+    def make(*parts):
+        path = root
+        for p in parts:
+            path = os.path.join(path, p)
+            if not os.path.isdir(path):
+                os.mkdir(path)
+                on_exit(lambda path=path: os.rmdir(path))
+        return path
+
+    scope = f'fltest-{os.getpid()}.scope'
+    for name, parts, unit, user_unit in (
+            ('forged-unit', (scope, 'sshd.service'), scope, None),
+            ('user-unit', ('user.slice', 'user-4242.slice', 'user@4242.service', 'app.slice', 'foo.service'),
+             'user@4242.service', 'foo.service')):
+        r = fl_exec('memfd', 'proc-self', name=name, cgroup=make(*parts))
+        pump(lambda: f.events_for(r))
+        ev = f.events_for(r)
+        where = '/' + '/'.join(parts)
+        tap.ok(len(ev) == 1 and ev[0].get('Unit') == unit and ev[0].get('UserUnit') == user_unit,
+               f'a process in {where}: Unit is {unit}, UserUnit {user_unit or "absent"} (D-Bus)',
+               [(e.get('Unit'), e.get('UserUnit')) for e in ev])
+        jev = f.d.wait_event(lambda e: e.get('FILELESS_FILE_NAME') == f'memfd:{name}')
+        tap.ok(len(jev) == 1 and jev[0].get('FILELESS_UNIT') == unit and jev[0].get('FILELESS_USER_UNIT') == user_unit,
+               f'and in the log: FILELESS_UNIT={unit}, FILELESS_USER_UNIT {user_unit or "absent"}',
+               [(e.get('FILELESS_UNIT'), e.get('FILELESS_USER_UNIT')) for e in jev])
+
+
+def test_failed_profile_change_reports_the_truth(tap, f):
+    """Security review (issue 9): when a profile change fails half-way and
+    cannot be rolled back, Profile reads what the kernel enforces, not what
+    the daemon hoped. The change reaches the kernel, saving it stalls (a
+    FIFO where the drop-in's temporary file goes), the pinned config map is
+    frozen meanwhile so the rollback fails, then saving fails (fsync() of a
+    FIFO: EINVAL). Then, with the map still frozen, a change fails at once."""
+    f.pk.mock.SetAllowed([ACTION])
+    fifo = os.path.join(f.d.config + '.d', '.90-set-profile.conf.tmp')
+    os.mkfifo(fifo)
+    on_exit(lambda: os.path.lexists(fifo) and os.unlink(fifo))
+    results = []
+    f.fl.SetProfile('restricted', False, reply_handler=lambda: results.append('ok'),
+                    error_handler=results.append, timeout=60)
+    tap.require(pump(lambda: f.kernel_profile() == 'restricted', timeout=15),
+                'the change reached the kernel; the daemon waits to save it', f.kernel_profile())
+    p = subprocess.run(['bpftool', 'map', 'freeze', 'pinned', f'{f.d.pin}/config'], capture_output=True, text=True)
+    tap.require(p.returncode == 0, 'the pinned config map is frozen: no rollback can be written', p.stderr)
+    fd = os.open(fifo, os.O_RDONLY)  # the daemon is blocked opening it for writing
+    with os.fdopen(fd, 'rb') as r:
+        written = r.read()
+    tap.note(f'the daemon wrote {len(written)} bytes into the FIFO')
+    pump(lambda: results, timeout=15)
+    e = results[0] if results else None
+    tap.ok(e is not None and not isinstance(e, str) and e.get_dbus_name() == FAILED,
+           f'SetProfile fails with {FAILED}', results)
+    tap.ok(f.kernel_profile() == 'restricted' and f.enforced() == 'restricted',
+           'the kernel still enforces restricted (the rollback was refused)', f.kernel_profile())
+    tap.ok(f.get('Profile') == 'restricted', 'and Profile reads restricted, what the kernel enforces',
+           f.get('Profile'))
+    out = f.d.output_since_start()
+    tap.ok('enforces profile restricted' in out, 'the daemon logs what the kernel enforces now', out[-1500:])
+
+    # The map still frozen: the next change fails before anything changed.
+    e = call_error(f.fl.SetProfile, 'allow', False)
+    tap.ok(e is not None and e.get_dbus_name() == FAILED, f'with the map frozen, SetProfile("allow") fails: {FAILED}',
+           e)
+    tap.ok(f.get('Profile') == 'restricted' and f.kernel_profile() == 'restricted' and f.enforced() == 'restricted',
+           'Profile, the kernel and enforcement still agree on restricted', (f.get('Profile'), f.kernel_profile()))
+
+
+def test_set_profile_overridden(tap, f):
+    """Security review (issue 9): a change saved in the daemon's drop-in that
+    a later drop-in or --profile= would undo at the next reload is refused
+    (org.bpflock.Fileless1.Error.Overridden, naming what wins), and nothing
+    changes; the same for SetUnitProfile and a later drop-in's [Scope]."""
+    f.pk.mock.SetAllowed([ACTION])
+    saved = f.d.config + '.d/90-set-profile.conf'
+    later = f.d.config + '.d/95-x.conf'
+    with open(later, 'w') as fh:
+        fh.write('[Fileless]\nProfile=allow\n')
+    for how, call in (('SetProfile', lambda: f.fl.SetProfile('restricted', False)),
+                      ('Properties.Set', lambda: f.props.Set(IFACE, 'Profile', 'restricted'))):
+        e = call_error(call)
+        tap.ok(e is not None and e.get_dbus_name() == OVERRIDDEN and later in str(e),
+               f'{how} with 95-x.conf setting Profile= after the saved drop-in: {OVERRIDDEN} naming it', e)
+    tap.ok(f.get('Profile') == 'allow' and f.kernel_profile() == 'allow' and f.enforced() == 'allow',
+           'the profile is unchanged (Profile, the kernel, enforcement)', (f.get('Profile'), f.kernel_profile()))
+    tap.ok(not os.path.exists(saved) or 'restricted' not in open(saved).read(), 'and nothing was saved')
+
+    unit = f'fltest-{os.getpid()}.service'
+    with open(later, 'w') as fh:
+        fh.write(f'[Scope]\nUnit={unit}\nProfile=allow\n')
+    e = call_error(f.fl.SetUnitProfile, unit, 'restricted', False)
+    tap.ok(e is not None and e.get_dbus_name() == OVERRIDDEN and later in str(e) and unit in str(e),
+           f'SetUnitProfile({unit}) with 95-x.conf holding its [Scope]: {OVERRIDDEN} naming both', e)
+    tap.ok(list(f.get('UnitProfiles')) == [], 'no scope was set', f.get('UnitProfiles'))
+    other = f'fltest-other-{os.getpid()}.service'
+    e = call_error(f.fl.SetUnitProfile, other, 'restricted', False)
+    tap.ok(e is None and [tuple(map(str, p)) for p in f.get('UnitProfiles')] == [(other, 'restricted')],
+           'control: SetUnitProfile of a unit no later drop-in names succeeds', (e, f.get('UnitProfiles')))
+
+    # --profile= wins at every reload and restart.
+    os.unlink(later)
+    d = Daemon(tap)
+    f.use(tap, d, '--profile=allow')
+    e = call_error(f.fl.SetProfile, 'restricted', False)
+    tap.ok(e is not None and e.get_dbus_name() == OVERRIDDEN and '--profile=allow' in str(e),
+           f'started with --profile=allow, SetProfile("restricted"): {OVERRIDDEN} naming --profile=', e)
+    tap.ok(f.get('Profile') == 'allow' and f.kernel_profile() == 'allow' and f.enforced() == 'allow',
+           'the profile is unchanged', (f.get('Profile'), f.kernel_profile()))
+
+
+class Trace:
+    """openat() and fsync() of one process, from a tracefs instance of our
+    own (tracefs mounted in a directory of ours if it is not already)."""
+
+    def __init__(self, tap, pid):
+        tracefs = None
+        with open('/proc/self/mounts') as fh:
+            for line in fh:
+                if line.split()[2] == 'tracefs':
+                    tracefs = line.split()[1]
+                    break
+        if tracefs is None:
+            tracefs = tempfile.mkdtemp(prefix='fltest-tracefs-')
+            subprocess.run(['mount', '-t', 'tracefs', 'nodev', tracefs], check=True)
+            on_exit(lambda: (subprocess.run(['umount', tracefs]), os.rmdir(tracefs)))
+        self.dir = os.path.join(tracefs, 'instances', f'fltest-{os.getpid()}')
+        os.mkdir(self.dir)
+        on_exit(lambda: os.rmdir(self.dir))
+        self.events = ['sys_enter_openat', 'sys_exit_openat', 'sys_enter_fsync']
+        for ev in self.events:
+            self.write(f'events/syscalls/{ev}/filter', f'common_pid == {pid}')
+        on_exit(self.stop)
+
+    def write(self, name, value):
+        with open(os.path.join(self.dir, name), 'w') as fh:
+            fh.write(value)
+
+    def start(self):
+        for ev in self.events:
+            self.write(f'events/syscalls/{ev}/enable', '1')
+
+    def stop(self):
+        for ev in self.events:
+            self.write(f'events/syscalls/{ev}/enable', '0')
+
+    def fsyncs(self):
+        """(file fsyncs, directory fsyncs): by whether the fd came from an
+        openat() with O_DIRECTORY."""
+        with open(os.path.join(self.dir, 'trace')) as fh:
+            text = fh.read()
+        dirs, files, flags, fds = 0, 0, None, {}
+        # Numbers are hexadecimal (0x...), or decimal when small.
+        for m in re.finditer(r'sys_openat\(.*?flags: (\w+)|sys_openat -> (\w+)|sys_fsync\(fd: (\w+)\)', text):
+            if m.group(1):
+                flags = int(m.group(1), 0)
+            elif m.group(2):
+                fds[int(m.group(2), 0)] = flags
+            elif (fds.get(int(m.group(3), 0)) or 0) & os.O_DIRECTORY:
+                dirs += 1
+            else:
+                files += 1
+        return files, dirs
+
+
+def test_dropin_writer_durable(tap, f):
+    """Security review (issue 9): the drop-in writer leaked an fd when
+    fdopen() failed and did not fsync the directory after the rename. 20
+    changes over D-Bus: the daemon holds no more fds than before, and each
+    synced the file and then the directory (seen by tracing its fsync()
+    calls)."""
+    f.pk.mock.SetAllowed([ACTION])
+    for p in ('restricted', 'allow'):  # whatever the first change opens for good
+        tap.require(call_error(f.fl.SetProfile, p, False) is None, f'precondition: SetProfile("{p}")')
+    pid = f.d.proc.pid
+
+    def fds():
+        return sorted(os.listdir(f'/proc/{pid}/fd'), key=int)
+    before = fds()
+    trace = Trace(tap, pid)
+    trace.start()
+    errors = []
+    for i in range(20):
+        # Each change sends STATUS= to the notify socket, whose queue holds
+        # only net.unix.max_dgram_qlen datagrams (10 here): a full one
+        # blocks the daemon in sd_notify().
+        f.d.drain_notify()
+        e = call_error(f.fl.SetProfile, 'restricted' if i % 2 == 0 else 'allow', False)
+        if e is not None:
+            errors.append(e)
+    trace.stop()
+    tap.ok(not errors and f.get('Profile') == 'allow', '20 profile changes over D-Bus succeed', errors)
+    after = fds()
+    tap.ok(len(after) <= len(before), f'the daemon holds no more fds than before ({len(before)}, then {len(after)})',
+           (before, after))
+    files, dirs = trace.fsyncs()
+    tap.ok(files >= 20 and dirs >= 20, f'each change fsynced the drop-in and its directory ({files} file and {dirs} '
+           'directory fsyncs)')
+    saved = f.d.config + '.d/90-set-profile.conf'
+    tap.ok(open(saved).read().count('Profile=allow') == 1, 'the drop-in holds the last profile, whole',
+           open(saved).read())
+    leftovers = [n for n in os.listdir(f.d.config + '.d') if n.startswith('.')]
+    tap.ok(not leftovers, 'no temporary file is left behind', leftovers)
 
 
 if __name__ == '__main__':

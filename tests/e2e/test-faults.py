@@ -9,6 +9,7 @@ daemon must say what happened.
 Each test_* function is a case: test-faults.py [CASE...] (all without
 arguments; --list names them)."""
 
+import json
 import os
 import random
 import re
@@ -18,9 +19,10 @@ import subprocess
 import tempfile
 import time
 
+import dbus
 
-from fltest import (BPFFS, DAEMON, FL_EXEC, MSG_EVENTS_LOST, Daemon, ensure_bpffs, fl_exec, lsm_available, on_exit,
-                    pinned_map, pinned_stats, run_cases)
+from fltest import (BPFFS, DAEMON, FL_EXEC, MSG_EVENTS_LOST, MSG_STOPPED, Daemon, ensure_bpffs, exec_link, fl_exec,
+                    lsm_available, on_exit, parse_stderr_entry, pinned_map, pinned_stats, run_cases)
 from flbus import ACTION, IFACE, NAME, PATH, Polkit, PrivateBus, wait_owner
 
 
@@ -258,6 +260,191 @@ def test_overflow_while_down(tap, blocked):
            'the delivered ones are the oldest, in order (the buffer kept what fitted)', names[:5])
     d.stop()
     d.disable()
+
+
+def pin_ids(pin):
+    """{pin name: kernel object id} of every pin in PIN."""
+    ids = {}
+    for name in sorted(os.listdir(pin)) if os.path.isdir(pin) else ():
+        kind = 'link' if name.startswith('link') else 'map'
+        p = subprocess.run(['bpftool', '-j', kind, 'show', 'pinned', f'{pin}/{name}'], capture_output=True, text=True)
+        if p.returncode == 0:
+            ids[name] = json.loads(p.stdout)['id']
+    return ids
+
+
+def map_show(path):
+    p = subprocess.run(['bpftool', '-j', 'map', 'show', 'pinned', path], capture_output=True, text=True)
+    return json.loads(p.stdout) if p.returncode == 0 else {}
+
+
+def entries_since_start(d):
+    return [e for e in map(parse_stderr_entry, d.output_since_start().splitlines()) if e]
+
+
+def counters(bus):
+    """The counters read over D-Bus: {name: value}, or the error."""
+    try:
+        props = bus.properties()
+        return {k: int(props.Get(IFACE, k)) for k in ('FilelessExecutions', 'Blocked', 'EventsLost')}
+    except dbus.exceptions.DBusException as e:
+        return e
+
+
+def test_pinned_maps_checked_before_use(tap, blocked):
+    """Security review (issue 9): a pinned map is checked (type, key and
+    value size, entries) before the daemon reads it into its own structs,
+    and the pinned links' programs must use exactly the pinned maps. A
+    config map with a 4096-byte value, a stats map with one, and a set
+    pieced together from two instances are not taken over: the daemon says
+    why, replaces the pins and enforces, and never crashes."""
+    bus = PrivateBus().start()
+    Polkit(bus.address).start()
+
+    # A config map of another shape, pinned before the first start.
+    d = Daemon(tap)
+    os.mkdir(d.pin, 0o700)
+    p = subprocess.run(['bpftool', 'map', 'create', f'{d.pin}/config', 'type', 'array', 'key', '4', 'value', '4096',
+                        'entries', '1', 'name', 'fl_config'], capture_output=True, text=True)
+    tap.require(p.returncode == 0, 'a config map with a 4096-byte value is pinned', p.stderr)
+    tap.ok(d.start('--profile=restricted'), 'the daemon starts over it (no crash)')
+    out = d.output_since_start()
+    tap.ok('Not taking over the pins' in out and 'value size 4096' in out,
+           'it says it does not take the pins over, naming the value size 4096', out[-1500:])
+    tap.ok(map_show(f'{d.pin}/config').get('bytes_value') not in (None, 4096) and exec_link(d.pin) is not None,
+           'the pins are replaced by its own', map_show(f'{d.pin}/config'))
+    r = fl_exec('memfd', 'proc-self', name='bad-config-map')
+    tap.ok(r.get('result') == blocked, f'and it enforces: a memfd exec is {blocked}', r)
+    tap.ok(wait_owner(bus.address), f'it owns {NAME}')
+    c = counters(bus)
+    tap.ok(isinstance(c, dict) and c['FilelessExecutions'] >= 1 and c['Blocked'] >= 1,
+           'the counters read fine over D-Bus', c)
+    d.stop()
+    d.disable()
+
+    # A stats map of another shape in the place of the real one, under a
+    # stopped daemon: a restart must not take it over (nor read the
+    # counters into a u64 from a 4096-byte value).
+    d = Daemon(tap)
+    tap.require(d.start('--profile=restricted'), 'another daemon starts restricted')
+    d.stop()
+    real = map_show(f'{d.pin}/stats')
+    tap.require(real, 'the stopped daemon left its stats map pinned')
+    p = subprocess.run(['bpftool', 'map', 'create', f'{d.pin}/stats_forged', 'type', real['type'], 'key', '4',
+                        'value', '4096', 'entries', str(real['max_entries']), 'name', 'fl_stats'],
+                       capture_output=True, text=True)
+    tap.require(p.returncode == 0, 'a stats map with a 4096-byte value is pinned', p.stderr)
+    os.rename(f'{d.pin}/stats_forged', f'{d.pin}/stats')
+    tap.ok(d.start('--profile=restricted'), 'the daemon restarts over it (no crash)')
+    out = d.output_since_start()
+    tap.ok('Not taking over the pins' in out and 'value size 4096' in out,
+           'it does not take the pins over, naming the value size 4096', out[-1500:])
+    tap.ok(map_show(f'{d.pin}/stats').get('bytes_value') not in (None, 4096), 'its own stats map is pinned',
+           map_show(f'{d.pin}/stats'))
+    tap.ok(wait_owner(bus.address), f'it owns {NAME}')
+    c = counters(bus)
+    tap.ok(isinstance(c, dict) and d.proc.poll() is None, 'the counters read fine over D-Bus; the daemon runs', c)
+    r = fl_exec('memfd', 'proc-self', name='bad-stats-map')
+    tap.ok(r.get('result') == blocked, f'and it enforces: a memfd exec is {blocked}', r)
+    d.stop()
+    d.disable()
+
+    # Pins of two instances pieced together: one of B's maps replaced by
+    # A's. B restarts restricted over them, and must not write its profile
+    # to a map its programs do not read, nor count and report A's events.
+    for name in ('config', 'stats'):
+        a, b = Daemon(tap), Daemon(tap)
+        tap.require(a.start('--profile=allow') and b.start('--profile=allow'), 'two daemons with pins of their own')
+        a.stop()
+        b.stop()
+        before = pin_ids(b.pin)
+        os.rename(f'{a.pin}/{name}', f'{b.pin}/{name}')
+        tap.ok(b.start('--profile=restricted'), f'B restarts over its pins with A\'s {name} map among them')
+        out = b.output_since_start()
+        tap.ok('Not taking over the pins' in out and 'Took over' not in out,
+               f'it does not take over a set pieced together from two instances (A\'s {name} map)', out[-1500:])
+        after = pin_ids(b.pin)
+        tap.ok(after.get(name) not in (None, before.get(name)) and exec_link(b.pin) is not None
+               and all(after.get(n) != i for n, i in before.items() if n.startswith('link')),
+               f'the pins are replaced: a new {name} map and new links', (before, after))
+        r = fl_exec('memfd', 'proc-self', name=f'pieced-{name}')
+        tap.ok(r.get('result') == blocked, f'and restricted is enforced: a memfd exec is {blocked}', r)
+        b.stop()
+        b.disable()
+        a.disable()
+    bus.close()
+
+
+def test_pinned_backend_outside_the_enum(tap, blocked):
+    """Security review (issue 9): a pinned config naming a backend that does
+    not exist (99) is not taken over (it would later be printed as a NULL
+    string): the daemon says so, replaces the pins and enforces, and its
+    Backend property names a real backend."""
+    bus = PrivateBus().start()
+    Polkit(bus.address).start()
+    d = Daemon(tap)
+    tap.require(d.start('--profile=restricted'), 'starts restricted')
+    d.stop()
+    before = pin_ids(d.pin)
+    key = ['0'] * 4
+    p = subprocess.run(['bpftool', '-j', 'map', 'lookup', 'pinned', f'{d.pin}/config', 'key', *key],
+                       capture_output=True, text=True)
+    tap.require(p.returncode == 0, 'the stopped daemon\'s config map is read', p.stderr)
+    value = [int(b, 16) for b in json.loads(p.stdout)['value']]
+    # struct fl_config: abi, profile, backend, n_shm_devs (u32 each), shm_devs[4] (u64)
+    value[8:12] = list((99).to_bytes(4, 'little'))
+    p = subprocess.run(['bpftool', 'map', 'update', 'pinned', f'{d.pin}/config', 'key', *key,
+                        'value', *map(str, value)], capture_output=True, text=True)
+    tap.require(p.returncode == 0, 'its backend is set to 99', p.stderr)
+    d2 = pinned_map(d.pin, 'config')
+    tap.require(d2 and d2[0]['formatted']['value']['backend'] == 99, 'the pinned config names backend 99', d2)
+
+    tap.ok(d.start('--profile=restricted'), 'the daemon restarts over it')
+    out = d.output_since_start()
+    tap.ok('backend 99, which does not exist' in out and 'Took over' not in out,
+           'it does not take the pins over: "backend 99, which does not exist"', out[-1500:])
+    after = pin_ids(d.pin)
+    cfg = pinned_map(d.pin, 'config')
+    tap.ok(after.get('config') != before.get('config') and cfg and cfg[0]['formatted']['value']['backend'] != 99,
+           'the pins are replaced', (before, after, cfg))
+    r = fl_exec('memfd', 'proc-self', name='backend-99')
+    tap.ok(r.get('result') == blocked, f'and it enforces: a memfd exec is {blocked}', r)
+    tap.ok(wait_owner(bus.address), f'it owns {NAME}')
+    try:
+        backend = str(bus.properties().Get(IFACE, 'Backend'))
+    except dbus.exceptions.DBusException as e:
+        backend = e
+    tap.ok(backend == ('lsm' if lsm_available() else 'tracepoint'), 'Backend names the real backend', backend)
+    d.stop()
+    d.disable()
+    bus.close()
+
+
+def test_stop_message_checks_the_pins(tap, blocked):
+    """Security review (issue 9): the stop entry says what is true of the
+    pins: with them in place they keep enforcing (FILELESS_PINS=intact);
+    removed while the daemon ran, the profile is NOT enforced any more
+    (FILELESS_PINS=gone)."""
+    d = Daemon(tap)
+    tap.require(d.start('--profile=restricted'), 'starts restricted')
+    d.stop()
+    stopped = [e for e in entries_since_start(d) if e.get('MESSAGE_ID') == MSG_STOPPED]
+    tap.ok(len(stopped) == 1 and stopped[0].get('FILELESS_PINS') == 'intact'
+           and 'keep enforcing' in stopped[0].get('MESSAGE', ''),
+           'pins in place: the stop entry says they keep enforcing, FILELESS_PINS=intact', stopped)
+    r = fl_exec('memfd', 'proc-self', name='stopped-intact')
+    tap.ok(r.get('result') == blocked, f'and so they do: a memfd exec is {blocked}', r)
+
+    tap.require(d.start('--profile=restricted'), 'restarts')
+    shutil.rmtree(d.pin)
+    d.stop()
+    stopped = [e for e in entries_since_start(d) if e.get('MESSAGE_ID') == MSG_STOPPED]
+    tap.ok(len(stopped) == 1 and stopped[0].get('FILELESS_PINS') == 'gone'
+           and 'NOT enforced' in stopped[0].get('MESSAGE', '') and stopped[0].get('PRIORITY') == '4',
+           'pins removed: the stop entry, a warning, says the profile is NOT enforced any more, FILELESS_PINS=gone',
+           stopped)
+    r = fl_exec('memfd', 'proc-self', name='stopped-gone')
+    tap.ok(r.get('result') == 'ran', 'and so it is not: a memfd exec runs', r)
 
 
 def setup(tap):

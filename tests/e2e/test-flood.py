@@ -4,9 +4,12 @@
 are rate-limited with a summary of what was suppressed, while enforcement in
 the kernel and the counters stay exact, and other sources are not affected."""
 
+import re
+import subprocess
 import time
 
-from fltest import MSG_EVENTS_SUPPRESSED, Daemon, ensure_bpffs, fl_exec, lsm_available, pinned_stats, run_cases
+from fltest import (FL_EXEC, MSG_EVENTS_SUPPRESSED, Daemon, ensure_bpffs, fl_exec, lsm_available, pinned_stats,
+                    run_cases)
 
 NOBODY = 65534
 
@@ -85,6 +88,66 @@ def test_rate_limit(tap):
     evs = [e for e in d.events() if e.get('FILELESS_FILE_NAME', '').startswith('memfd:flood-off-')]
     tap.ok(len(evs) == 30, f'with the limit off all 30 are logged ({len(evs)})')
     d.stop()
+    d.disable()
+
+
+def test_per_uid_rate_limit(tap):
+    """Security review (issue 9): each uid has its own budget for all its
+    sources together (10 times RateLimitBurst= per interval), so a flood
+    from one uid over many exec paths never suppresses another uid's first
+    events. Uid A floods with 70 execs, each through a path of its own
+    (/proc/PID/fd/N, PID the caller's); then uid B's and root's first events
+    are all logged, and A's excess is summarized in an entry of its own."""
+    ensure_bpffs()
+    blocked = 'denied' if lsm_available() else 'killed'
+    uid_a, uid_b, per_source, n = NOBODY, NOBODY - 1, 5, 70
+    budget = 10 * per_source
+
+    d = Daemon(tap)
+    d.write_config(f'[Fileless]\nRateLimitIntervalSec=60s\nRateLimitBurst={per_source}\n')
+    tap.require(d.start('--profile=restricted'), f'starts restricted with a burst of {per_source} per minute')
+    before = pinned_stats(d.pin)
+
+    p = subprocess.run(['setpriv', f'--reuid={uid_a}', f'--regid={uid_a}', '--clear-groups', 'sh', '-c',
+                        f'i=0; while [ $i -lt {n} ]; do {FL_EXEC} --name flood-a-$i memfd proc-pid; '
+                        'i=$((i+1)); done'], capture_output=True, text=True, timeout=600)
+    results = [l.split()[0] for l in p.stdout.splitlines()]
+    paths = {m for m in re.findall(r'path="([^"]*)"', p.stdout)}
+    tap.ok(results == [f'result={blocked}'] * n and len(paths) == n,
+           f'uid {uid_a}: {n} memfd execs, each through an exec path of its own, all {blocked}',
+           ({r: results.count(r) for r in set(results)}, len(paths), p.stderr[-500:]))
+    as_b = ('setpriv', f'--reuid={uid_b}', f'--regid={uid_b}', '--clear-groups')
+    results = burst(per_source, 'flood-b', prefix=as_b)
+    results += burst(per_source, 'flood-root')
+    tap.ok(results == [blocked] * 2 * per_source, f'then uid {uid_b} and root: {per_source} execs each, {blocked}',
+           results)
+
+    def logged(prefix):
+        return [e for e in d.events() if e.get('FILELESS_FILE_NAME', '').startswith(f'memfd:{prefix}-')]
+    # Root's execs came last: once all of them are logged, or after 10 s,
+    # the daemon has read everything.
+    d.wait_event(lambda e: e.get('FILELESS_FILE_NAME') == f'memfd:flood-root-{per_source - 1}')
+    a, b, root = logged('flood-a'), logged('flood-b'), logged('flood-root')
+    tap.ok(len(a) == budget and all(e.get('FILELESS_UID') == str(uid_a) for e in a),
+           f'uid {uid_a}: its budget of {budget} (10 x RateLimitBurst={per_source}) is logged ({len(a)})')
+    tap.ok(len(b) == per_source and all(e.get('FILELESS_UID') == str(uid_b) for e in b),
+           f'uid {uid_b}: all {per_source} of its first events are logged after the flood ({len(b)})',
+           [e.get('FILELESS_FILE_NAME') for e in b])
+    tap.ok(len(root) == per_source,
+           f'root: all {per_source} of its first events are logged after the flood ({len(root)})',
+           [e.get('FILELESS_FILE_NAME') for e in root])
+
+    d.stop()  # reports the windows still open
+    summaries = [e for e in d.entries() if e.get('MESSAGE_ID') == MSG_EVENTS_SUPPRESSED]
+    mine = [e for e in summaries if e.get('FILELESS_UID') == str(uid_a)]
+    tap.ok(len(mine) == 1 and mine[0].get('FILELESS_SUPPRESSED') == str(n - budget),
+           f'uid {uid_a}\'s excess is summarized in one entry with FILELESS_UID={uid_a}: {n - budget} suppressed',
+           summaries)
+    tap.ok(all(e.get('FILELESS_UID') == str(uid_a) for e in summaries), 'no other uid had anything suppressed',
+           summaries)
+    after = pinned_stats(d.pin)
+    tap.ok(after[0] - before[0] == n + 2 * per_source and after[1] - before[1] == n + 2 * per_source,
+           f'the kernel counted and blocked all {n + 2 * per_source}', (before, after))
     d.disable()
 
 
