@@ -120,16 +120,26 @@ struct {
         __type(value, struct fl_task);
 } fl_tasks SEC(".maps");
 
-/* The callback of a deferred fput(). __weak: a kernel whose kallsyms lacks it
- * leaves it 0, and the scan below is skipped. */
-extern const void ____fput __ksym __weak;
-
 /* Before 6.7 the deferred fput() queued the file's f_rcuhead. */
 struct file___6_1 {
         struct callback_head f_rcuhead;
 } __attribute__((preserve_access_index));
 
 #define TASK_WORKS_MAX 48
+#define S_IFMT 00170000
+#define S_IFREG 0100000
+
+/* Is F, taken from a task_works entry, really a regular file? Checked by its
+ * own links rather than by the entry's callback (____fput), whose address
+ * only /proc/kallsyms would give, which the daemon's hardened unit cannot
+ * read: another kind of entry, read as a file, fails these. */
+static __always_inline bool file_consistent(struct file *f) {
+        struct inode *inode = BPF_CORE_READ(f, f_inode);
+        struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+
+        return inode && d && BPF_CORE_READ(f, f_path.mnt) && BPF_CORE_READ(d, d_inode) == inode &&
+               (BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFREG;
+}
 
 /* The #! script of this exec: when binfmt_script hands over to the
  * interpreter, exec drops its own reference to the script's file, which it
@@ -137,22 +147,21 @@ struct file___6_1 {
  * fput() is deferred to the task's return to user space and the file waits on
  * current->task_works. Nothing else of this exec is queued before it (the
  * list is empty at the syscall's entry, the close-on-exec files and the old
- * image's mappings come later and go to the head), so it is the oldest
- * ____fput entry: the tail. Found by the file itself, whatever path spelling
- * the exec used. io_uring's cancellation at the point of no return runs the
- * list, which is why sched_prepare_exec, before it, is the place to look. */
+ * image's mappings come later and go to the head), so it is the oldest entry:
+ * the tail. Found by the file itself, whatever path spelling the exec used.
+ * io_uring's cancellation at the point of no return runs the list, which is
+ * why sched_prepare_exec, before it, is the place to look. */
 static __always_inline struct file *pending_script(struct task_struct *task) {
         struct callback_head *cb = BPF_CORE_READ(task, task_works);
-        struct file *found = NULL;
+        struct file *found = NULL, *f;
         unsigned long off;
 
-        if (!&____fput)
-                return NULL;
         off = bpf_core_field_exists(struct file, f_task_work) ? bpf_core_field_offset(struct file, f_task_work)
                                                               : bpf_core_field_offset(struct file___6_1, f_rcuhead);
         for (int i = 0; i < TASK_WORKS_MAX && cb; i++) {
-                if (BPF_CORE_READ(cb, func) == (void *) &____fput)
-                        found = (void *) cb - off;
+                f = (void *) cb - off;
+                if (file_consistent(f))
+                        found = f;
                 cb = BPF_CORE_READ(cb, next);
         }
         return found;

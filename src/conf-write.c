@@ -48,6 +48,7 @@ static int write_file_atomic(const char *dir, const char *name, const char *cont
                 conf_error(ret_error, tmp, 0, "cannot create: %s", strerror(-r));
                 return r;
         }
+        (void) fchmod(fd, 0644); /* whatever the umask: it is configuration anybody may read */
         errno = 0;
         if (write(fd, contents, len) != (ssize_t) len || fsync(fd) < 0 || rename(tmp, path) < 0) {
                 r = errno ? -errno : -EIO;
@@ -66,10 +67,24 @@ static int write_file_atomic(const char *dir, const char *name, const char *cont
 }
 
 static int make_dir(const char *dir, char **ret_error) {
+        _cleanup_free_ char *parent = strdup(dir);
         struct stat st;
+        char *slash;
         int r;
 
-        /* A fresh install under another prefix may lack the directory. */
+        if (!parent)
+                return -ENOMEM;
+        /* A fresh install under another prefix (meson's /usr/local) may lack
+         * the configuration directory itself: make the missing parents too. */
+        slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+                *slash = 0;
+                if (access(parent, F_OK) < 0 && errno == ENOENT) {
+                        r = make_dir(parent, ret_error);
+                        if (r < 0)
+                                return r;
+                }
+        }
         if (mkdir(dir, 0755) >= 0)
                 (void) chmod(dir, 0755); /* whatever the umask */
         else if (errno != EEXIST) {

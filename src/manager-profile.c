@@ -116,7 +116,9 @@ static void announce(Manager *m, const char *unit) {
 static void resync(Manager *m, const char *unit) {
         int truth = kernel_get(m, unit);
 
-        if (truth < 0 || (truth > 0 && !profile_to_string(truth))) {
+        /* 0 is no profile for the machine (the programs deny then), only for
+         * a unit (no scope). */
+        if (truth < 0 || (truth == 0 && !unit) || (truth > 0 && !profile_to_string(truth))) {
                 log_error("Cannot read back the profile in force%s%s: the programs treat an unknown profile as "
                           "restricted.", unit ? " of " : "", strempty(unit));
                 truth = FL_PROFILE_RESTRICTED;
