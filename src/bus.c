@@ -6,6 +6,7 @@
 #include <syslog.h>
 
 #include "bus-event.h"
+#include "bus-hooks.h"
 #include "bus.h"
 #include "escape.h"
 #include "config.h"
@@ -255,6 +256,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_set_profile, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetUnitProfile", SD_BUS_ARGS("s", unit, "s", profile, "b", interactive),
                                 SD_BUS_NO_RESULT, method_set_unit_profile, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("MeasureHooks", SD_BUS_ARGS("u", seconds), SD_BUS_RESULT("a(stt)", hooks),
+                                method_measure_hooks, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Event", SD_BUS_ARGS("a{sv}", event), 0),
         SD_BUS_VTABLE_END,
 };

@@ -222,6 +222,8 @@ static void help(void) {
                "                         (with --unit=, of one unit or slice; \"\" removes it)\n"
                "  monitor                Print events as they happen, until SIGINT/SIGTERM\n"
                "  events                 Print past events from the journal\n"
+               "  measure [SECONDS]      What each attached program costs, measured for\n"
+               "                         SECONDS (default 5, at most 60)\n"
                "\n"
                "Options:\n"
                "  -h --help              Show this help\n"
@@ -331,9 +333,51 @@ static int parse_argv(int argc, char *argv[]) {
 }
 
 
+static int verb_measure(sd_bus *bus, char **args) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *name;
+        uint64_t runs, ns;
+        uint64_t seconds = 5;
+        bool first = true;
+        int r;
+
+        if (args[0] && !parse_uint64(args[0], 60, &seconds)) {
+                log_error("Invalid duration '%s': expected 1 to 60 seconds.", args[0]);
+                return EXIT_USAGE;
+        }
+        r = sd_bus_set_method_call_timeout(bus, (seconds + 10) * 1000000ULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set the call timeout: %m");
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "MeasureHooks", &error, &reply, "u",
+                               (uint32_t) seconds);
+        if (r < 0)
+                return bus_call_failed(&error, r, "measure the hooks");
+        r = sd_bus_message_enter_container(reply, 'a', "(stt)");
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the measurement: %m");
+        if (arg_json)
+                fputc('[', stdout);
+        else
+                printf("%-20s %10s %14s %10s\n", "HOOK", "RUNS", "NS", "NS/RUN");
+        while ((r = sd_bus_message_read(reply, "(stt)", &name, &runs, &ns)) > 0) {
+                if (arg_json)
+                        printf("%s{\"hook\":\"%s\",\"runs\":%" PRIu64 ",\"ns\":%" PRIu64 "}", first ? "" : ",", name,
+                               runs, ns);
+                else
+                        printf("%-20s %10" PRIu64 " %14" PRIu64 " %10" PRIu64 "\n", name, runs, ns,
+                               runs ? ns / runs : 0);
+                first = false;
+        }
+        if (arg_json)
+                fputs("]\n", stdout);
+        fflush(stdout);
+        return r < 0 ? log_error_errno(r, "Failed to parse the measurement: %m") : 0;
+}
+
 typedef struct Verb {
         const char *name;
-        int nargs;
+        int nargs;    /* -1: none or one */
         bool json;    /* --json applies */
         bool journal; /* reads the local journal: no bus, --since= and friends apply */
         int (*dispatch)(sd_bus *bus, char **args);
@@ -344,6 +388,7 @@ static const Verb verbs[] = {
         { "set-profile", 1, false, false, verb_set_profile },
         { "monitor", 0, true, false, verb_monitor },
         { "events", 0, true, true, verb_events },
+        { "measure", -1, true, false, verb_measure },
 };
 
 static const Verb *verb_find(const char *name) {
@@ -355,8 +400,9 @@ static const Verb *verb_find(const char *name) {
 
 /* Returns 0 when the options fit the verb, else logs and returns EXIT_USAGE. */
 static int verb_check(const Verb *v, int nargs) {
-        if (nargs != v->nargs) {
-                log_error("Command '%s' takes %s argument%s, got %i.", v->name, v->nargs == 0 ? "no" : "exactly one",
+        if (v->nargs < 0 ? nargs > 1 : nargs != v->nargs) {
+                log_error("Command '%s' takes %s argument%s, got %i.", v->name,
+                          v->nargs < 0 ? "at most one" : v->nargs == 0 ? "no" : "exactly one",
                           v->nargs == 0 ? "s" : "", nargs);
                 return EXIT_USAGE;
         }

@@ -33,6 +33,7 @@ typedef struct Manager {
         bool event_signal_failed; /* warned that an Event signal could not be sent */
         bool pins_missing;       /* warned that the pins were removed */
 
+        bool measuring;          /* a MeasureHooks() is under way */
         struct Trust *trust;     /* manager-trust.c */
         sd_event_source *trust_source;
 } Manager;

@@ -403,6 +403,33 @@ def test_no_daemon(tap, f):
            p.stdout + p.stderr)
 
 
+def test_measure_hooks(tap, f):
+    """MeasureHooks: the kernel's statistics for each attached program, only
+    while asked; filelesslockctl measure prints them."""
+    before = open('/proc/sys/kernel/bpf_stats_enabled').read().strip()
+    done = []
+
+    def execs():
+        # Fileless execs while the measurement runs: the exec program runs.
+        for i in range(5):
+            fl_exec('memfd', 'proc-self', name=f'measured-{i}')
+    p = subprocess.Popen([CTL, 'measure', '2', '--json'], stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=f.address))
+    time.sleep(0.5)
+    execs()
+    out, _ = p.communicate(timeout=30)
+    hooks = json.loads(out) if p.returncode == 0 else []
+    names = {h['hook']: h for h in hooks}
+    exec_prog = 'fl_bprm_check' if 'fl_bprm_check' in names else 'fl_sched_exec'
+    tap.ok(p.returncode == 0 and exec_prog in names and names[exec_prog]['runs'] >= 5 and names[exec_prog]['ns'] > 0,
+           'filelesslockctl measure: the exec program ran and its time was counted', out)
+    tap.ok(open('/proc/sys/kernel/bpf_stats_enabled').read().strip() == before,
+           'the statistics are off again afterwards (as they were)', before)
+    e = call_error(f.fl.MeasureHooks, dbus.UInt32(0))
+    tap.ok(e is not None and e.get_dbus_name() == 'org.freedesktop.DBus.Error.InvalidArgs',
+           'MeasureHooks(0) is InvalidArgs', e)
+
+
 def test_persistence(tap, f):
     """The profile set over D-Bus is what a restart applies. restricted,
     because the built-in default (baseline) would pass without the drop-in."""
