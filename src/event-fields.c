@@ -122,6 +122,8 @@ const EventFieldInfo event_field_table[_EVENT_FIELD_MAX] = {
                                 .description = "the parent's name" },
         [EVENT_PROGRAM] = { "FILELESS_PROGRAM", "Program", EVENT_TYPE_STRING, RAW(program),
                             .description = "the file name of the program that did it" },
+        [EVENT_PROGRAM_INODE] = { "FILELESS_PROGRAM_INODE", "ProgramInode", EVENT_TYPE_U64, RAW(prog_inode),
+                                  .description = "the inode of that program's file (0 when unknown)" },
         [EVENT_FILE_NAME] = { "FILELESS_FILE_NAME", "FileName", EVENT_TYPE_STRING, .get = get_file_name,
                               .description = "the file's own name: memfd:NAME, #INODE, a /dev/shm path, an old basename" },
         [EVENT_EXEC_PATH] = { "FILELESS_EXEC_PATH", "ExecPath", EVENT_TYPE_STRING, RAW(path),

@@ -36,6 +36,7 @@ typedef enum EventField {
         EVENT_EXEC_COMM,
         EVENT_PARENT_COMM,
         EVENT_PROGRAM,
+        EVENT_PROGRAM_INODE,
         EVENT_FILE_NAME,
         EVENT_EXEC_PATH,
         EVENT_INODE,
