@@ -37,6 +37,15 @@ static Measurement *measurement_free(Measurement *m) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Measurement *, measurement_free);
 
+/* Switched on for everyone by the administrator (sysctl
+ * kernel.bpf_stats_enabled=1): then measuring needs no privilege of ours. */
+static bool stats_enabled_by_sysctl(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+        int v = 0;
+
+        return f && fscanf(f, "%d", &v) == 1 && v == 1;
+}
+
 static int sample(FlBpf *b, HookSample ret[FL_LINKS_MAX], size_t *ret_n) {
         for (size_t i = 0; i < b->n_links; i++) {
                 struct bpf_link_info li = {};
@@ -115,8 +124,12 @@ int method_measure_hooks(sd_bus_message *message, void *userdata, sd_bus_error *
                 return -ENOMEM;
         *m = (Measurement) { .manager = manager, .message = sd_bus_message_ref(message), .stats_fd = -1 };
         m->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-        if (m->stats_fd < 0)
-                return sd_bus_error_set_errnof(error, errno, "Failed to switch on the program statistics: %m");
+        if (m->stats_fd < 0 && !stats_enabled_by_sysctl())
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                         "Failed to switch on the program statistics (%s)%s", strerror(errno),
+                                         errno == EPERM ? ": that needs CAP_SYS_ADMIN, which filelesslockd.service "
+                                                          "does not have; set kernel.bpf_stats_enabled=1 for the "
+                                                          "measurement instead" : "");
         r = sample(manager->bpf, m->before, &m->n);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to read the program statistics: %m");
