@@ -13,6 +13,7 @@
 #include "log.h"
 #include "names.h"
 #include "polkit.h"
+#include "posture.h"
 
 #define BUS_NAME "org.bpflock.Fileless1"
 #define BUS_PATH "/org/bpflock/Fileless1"
@@ -66,6 +67,23 @@ static int property_get_unit_profiles(sd_bus *bus, const char *path, const char 
         for (size_t i = 0; r >= 0 && i < m->settings.n_scopes; i++)
                 r = sd_bus_message_append(reply, "(ss)", m->settings.scopes[i].unit,
                                           profile_to_string(m->settings.scopes[i].profile));
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_get_posture(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        PostureItem *v;
+        size_t n;
+        int r;
+
+        r = posture_read(backend_to_string(m->bpf->backend), m->unseen, &v, &n);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ss)");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(reply, "(ss)", v[i].item, v[i].value);
+        posture_free(v, n);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
@@ -251,6 +269,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("EventsLost", "t", property_get_counter, 0, 0),
         SD_BUS_PROPERTY("EventsSuppressed", "t", NULL, offsetof(Manager, ratelimit.suppressed_total), 0),
         SD_BUS_PROPERTY("Pinned", "b", property_get_pinned, 0, 0),
+        SD_BUS_PROPERTY("Posture", "a(ss)", property_get_posture, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("PinPath", "s", NULL, offsetof(Manager, pin_path), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("SetProfile", SD_BUS_ARGS("s", profile, "b", interactive), SD_BUS_NO_RESULT,
                                 method_set_profile, SD_BUS_VTABLE_UNPRIVILEGED),

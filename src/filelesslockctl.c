@@ -92,6 +92,7 @@ static int verb_status(sd_bus *bus, _unused_ char **args) {
         } rows[] = {
                 { "Profile", "Profile" },
                 { "Unit profiles", "UnitProfiles" },
+                { "Posture", "Posture" },
                 { "Backend", "Backend" },
                 { "Version", "Version" },
                 { "Fileless executions", "FilelessExecutions" },

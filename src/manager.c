@@ -174,7 +174,7 @@ int manager_start(Manager *m) {
                          &m->bpf);
         if (r < 0)
                 return r;
-        unseen = manager_unseen(m);
+        unseen = m->unseen = manager_unseen(m);
         if ((r = manager_trust_start(m)) < 0 || (r = manager_events_start(m)) < 0 || (r = signals_setup(m)) < 0 ||
             (r = manager_housekeeping_start(m)) < 0 || (r = bus_setup(m)) < 0)
                 return r;

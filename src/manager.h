@@ -34,6 +34,7 @@ typedef struct Manager {
         bool pins_missing;       /* warned that the pins were removed */
 
         bool measuring;          /* a MeasureHooks() is under way */
+        const char *unseen;      /* what the backend in force cannot see, as FILELESS_UNSEEN= says */
         struct Trust *trust;     /* manager-trust.c */
         sd_event_source *trust_source;
 } Manager;

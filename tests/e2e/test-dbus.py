@@ -43,8 +43,8 @@ FAILED = 'org.freedesktop.DBus.Error.Failed'
 PROFILES = {1: 'allow', 2: 'baseline', 3: 'restricted'}
 
 
-def ctl(*args, timeout=30):
-    return subprocess.run([CTL, *args], capture_output=True, text=True, timeout=timeout)
+def ctl(*args, timeout=30, env=None):
+    return subprocess.run([CTL, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def pump(pred, timeout=5):
@@ -401,6 +401,25 @@ def test_no_daemon(tap, f):
     p = ctl('status')
     tap.ok(p.returncode == 3 and 'not running' in p.stderr, 'filelesslockctl status without the daemon: exit 3',
            p.stdout + p.stderr)
+
+
+def test_posture(tap, f):
+    """Posture: what else affects fileless execution, as the machine has it."""
+    posture = {str(k): str(v) for k, v in f.get('Posture')}
+    tap.ok(posture.get('backend') == f.get('Backend') and 'backend cannot see' in posture,
+           'Posture names the backend and what it cannot see', posture)
+    with open('/proc/1/mountinfo') as fh:
+        shm = [l.split()[5] for l in fh if l.split()[4] == '/dev/shm']
+    want = 'not a mount point' if not shm else 'noexec' if 'noexec' in shm[-1].split(',') else 'exec allowed'
+    tap.ok(posture.get('/dev/shm') == want, f'/dev/shm: {want}, as /proc/1/mountinfo says', posture)
+    try:
+        memfd = open('/proc/sys/vm/memfd_noexec').read().strip()
+    except OSError:
+        memfd = None
+    tap.ok(posture.get('vm.memfd_noexec') == memfd if memfd is not None else
+           posture.get('vm.memfd_noexec', '').startswith('absent'), 'vm.memfd_noexec as /proc/sys says', posture)
+    out = ctl('status', env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=f.address)).stdout
+    tap.ok('Posture: ' in out and '/dev/shm: ' in out, 'filelesslockctl status shows the posture', out)
 
 
 def test_measure_hooks(tap, f):
