@@ -145,9 +145,10 @@ static const char *manager_unseen(Manager *m) {
         bool maps = m->bpf->sees_mappings, prep = m->bpf->sees_prepare_exec;
 
         if (!maps)
-                log_warning("Backend %s does not see executable mappings of fileless files (the dynamic loader run "
-                            "as a program, dlopen(), LD_PRELOAD, LD_AUDIT, a fileless PT_INTERP): "
-                            "TracepointMappings=yes turns that on, at a cost on every system call.",
+                log_warning("Backend %s does not see executable mappings of fileless files made by system calls "
+                            "(the dynamic loader run as a program, dlopen(), LD_PRELOAD, LD_AUDIT; a fileless "
+                            "PT_INTERP is judged at the exec all the same): TracepointMappings=yes turns that on, "
+                            "at a cost on every system call.",
                             backend_to_string(m->bpf->backend));
         if (!prep)
                 log_notice("This kernel has no sched_prepare_exec tracepoint (it came with 6.10): backend %s cannot "
