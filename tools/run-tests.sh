@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds filelesslock and runs every test tier: unit tests, the host
-# end-to-end tests (tracepoint backend, real kernel) and the qemu tier (BPF
-# LSM backend, Debian's kernel in a guest). Ends with "N passed, N failed,
-# N skipped", counting every TAP subtest and every plain test.
+# end-to-end tests (tracepoint backend, real kernel), the integration tier
+# (systemd booted in a namespace) and the qemu tier (lsm, fmod_ret and
+# tracepoint backends on Debian's 6.1 and a 6.12 kernel in guests). Ends with
+# "N passed, N failed", counting every TAP subtest and every plain test; the
+# line before it counts the skips, each of which names the tier covering it.
 #
 #   tools/run-tests.sh [MESON TEST ARGS...]   e.g. host-dbus-persistence, --suite host-dbus
 set -euo pipefail
