@@ -4,9 +4,16 @@
  *
  *   bench-exec loop N PATH
  *       N times: fork(), execve(PATH) in the child, waitpid() in the parent.
- *   bench-exec storm SECONDS PAYLOAD [--via=execveat|proc-self] [--uid=UID] [--name=NAME]
+ *   bench-exec storm SECONDS PAYLOAD [--via=execveat|proc-self] [--uid=UID] [--name=NAME] [--count=N]
  *       Copies PAYLOAD into a memfd and executes it from there (fileless) as
- *       fast as one process can, vfork() + exec + waitpid(), for SECONDS.
+ *       fast as one process can, vfork() + exec + waitpid(), for SECONDS,
+ *       or until N execs were made (whichever comes first).
+ *
+ * Both take --stats=ID[,ID...]: the run_time_ns and run_cnt of these BPF
+ * programs (kernel.bpf_stats_enabled must be on) are read just before and
+ * just after the loop, so that only the loop's execs (and whatever else runs
+ * on the machine meanwhile) are counted, not this helper's own exec or a
+ * tool's that reads the statistics; printed as stats=ID:NS:RUNS,...
  *
  * Prints one line of key=value pairs on stdout:
  *   execs=  attempts made
@@ -62,6 +69,8 @@
 /* The child reports an exec failure through its exit status. */
 #define EXIT_EXEC_EPERM 126
 #define EXIT_EXEC_OTHER 127
+
+#include "bench-stats.h"
 
 typedef struct Counts {
         uint64_t execs, ok, killed, denied, other;
@@ -130,6 +139,7 @@ static int do_loop(unsigned long n, const char *path) {
                 perror("bench-exec: calloc");
                 return 1;
         }
+        stats_read(-1);
         c0 = cpu_ns();
         t0 = now_ns();
         for (unsigned long i = 0; i < n; i++) {
@@ -154,6 +164,8 @@ static int do_loop(unsigned long n, const char *path) {
         }
         t1 = now_ns();
         cpu = cpu_ns() - c0;
+        stats_read(1);
+        stats_print();
         qsort(single, n, sizeof(uint64_t), cmp_u64);
         printf("med_ns=%" PRIu64 " p10_ns=%" PRIu64 " ", single[n / 2], single[n / 10]);
         print_counts(&c, t1 - t0, cpu);
@@ -198,7 +210,8 @@ static int drop_to(uid_t uid) {
         return 0;
 }
 
-static int do_storm(double seconds, const char *payload, bool via_proc, long uid, const char *name) {
+static int do_storm(double seconds, const char *payload, bool via_proc, long uid, const char *name,
+                    unsigned long count) {
         char *const argv[] = { (char *) name, NULL };
         char *const envp[] = { NULL };
         char path[64];
@@ -213,6 +226,7 @@ static int do_storm(double seconds, const char *payload, bool via_proc, long uid
         if (uid >= 0 && drop_to((uid_t) uid) < 0)
                 return 1;
 
+        stats_read(-1);
         c0 = cpu_ns();
         t0 = now_ns();
         deadline = t0 + (uint64_t) (seconds * 1e9);
@@ -237,22 +251,26 @@ static int do_storm(double seconds, const char *payload, bool via_proc, long uid
                 }
                 account(&c, status);
                 t1 = now_ns();
-        } while (t1 < deadline);
+        } while (t1 < deadline && (count == 0 || c.execs < count));
+        stats_read(1);
+        stats_print();
         print_counts(&c, t1 - t0, cpu_ns() - c0);
         return 0;
 }
 
 static void usage(void) {
-        fprintf(stderr, "usage: bench-exec loop N PATH\n"
-                        "       bench-exec storm SECONDS PAYLOAD [--via=execveat|proc-self] [--uid=UID] [--name=NAME]\n");
+        fprintf(stderr, "usage: bench-exec loop N PATH [--stats=ID,...]\n"
+                        "       bench-exec storm SECONDS PAYLOAD [--via=execveat|proc-self] [--uid=UID] [--name=NAME] "
+                        "[--count=N] [--stats=ID,...]\n");
 }
 
 int main(int argc, char *argv[]) {
-        if (argc == 4 && strcmp(argv[1], "loop") == 0) {
+        if ((argc == 4 || argc == 5) && strcmp(argv[1], "loop") == 0) {
                 char *end;
                 unsigned long n = strtoul(argv[2], &end, 10);
 
-                if (*end || n == 0) {
+                if (*end || n == 0 || (argc == 5 && (strncmp(argv[4], "--stats=", 8) != 0 ||
+                                                     stats_parse(argv[4] + 8) < 0))) {
                         usage();
                         return 2;
                 }
@@ -262,6 +280,7 @@ int main(int argc, char *argv[]) {
                 const char *name = "flbench-storm";
                 bool via_proc = false;
                 long uid = -1;
+                unsigned long count = 0;
                 char *end;
                 double seconds = strtod(argv[2], &end);
 
@@ -278,12 +297,18 @@ int main(int argc, char *argv[]) {
                                 uid = strtol(argv[i] + 6, NULL, 10);
                         else if (strncmp(argv[i], "--name=", 7) == 0)
                                 name = argv[i] + 7;
+                        else if (strncmp(argv[i], "--count=", 8) == 0)
+                                count = strtoul(argv[i] + 8, NULL, 10);
+                        else if (strncmp(argv[i], "--stats=", 8) == 0) {
+                                if (stats_parse(argv[i] + 8) < 0)
+                                        return 2;
+                        }
                         else {
                                 usage();
                                 return 2;
                         }
                 }
-                return do_storm(seconds, argv[3], via_proc, uid, name);
+                return do_storm(seconds, argv[3], via_proc, uid, name, count);
         }
         usage();
         return 2;

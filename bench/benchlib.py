@@ -25,8 +25,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BPFFS = '/sys/fs/bpf'
 
-# Names of the daemon's BPF programs (bpf/fileless-*.bpf.c).
-FL_PROG_NAMES = ('fl_sched_exec', 'fl_bprm_check')
+# Names of the daemon's BPF programs (bpf/fileless-*.bpf.c): the exec
+# programs of each backend, then the tracepoint backend's helpers at the exec
+# (sched_prepare_exec, or task_rename before 6.10) and its optional raw system
+# call programs (TracepointMappings=yes), then the mapping hooks of lsm and
+# fmod_ret.
+EXEC_PROG_NAMES = ('fl_sched_exec', 'fl_bprm_check')
+FL_PROG_NAMES = EXEC_PROG_NAMES + ('fl_prepare_exec', 'fl_task_rename', 'fl_sys_enter', 'fl_sys_exit',
+                                   'fl_mmap_file', 'fl_file_mprotect')
+BACKENDS = ('auto', 'tracepoint', 'lsm', 'fmod_ret')
 
 
 def build_dir():
@@ -56,7 +63,44 @@ def die(msg, code=1):
     sys.exit(code)
 
 
-def require_root():
+HOST_LOCK = '/tmp/filelesslock-host.lock'
+
+
+def host_lock():
+    """Takes HOST_LOCK (flock) for as long as this process lives: every
+    test on this machine that starts the daemon or attaches BPF programs
+    holds it, so that none of them runs while another's restricted profile
+    (or this benchmark's load) is attached. Nothing to do in the qemu guest,
+    or when the lock file is already open in this process (the caller ran us
+    under flock(1), whose descriptor we inherited: taking it again on a new
+    descriptor would wait forever)."""
+    import fcntl
+    if in_vm_guest() or os.environ.get('FL_BENCH_NO_LOCK') == '1':
+        return
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            if os.readlink(f'/proc/self/fd/{fd}') == HOST_LOCK:
+                return
+        except OSError:
+            pass
+    f = open(HOST_LOCK, 'a')
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log(f'waiting for {HOST_LOCK} (another test is using the daemon or BPF on this machine)')
+        t0 = time.monotonic()
+        fcntl.flock(f, fcntl.LOCK_EX)
+        log(f'got {HOST_LOCK} after {time.monotonic() - t0:.0f} s')
+    global _host_lock_file
+    _host_lock_file = f  # held until exit
+
+
+_host_lock_file = None
+
+
+def require_root(lock=True):
+    """Root, the daemon, bpftool and cc; then the host lock (LOCK false: a
+    side that only starts the qemu guest)."""
     if os.geteuid() != 0:
         die('must run as root (loads BPF programs)', 77)
     if not os.access(DAEMON, os.X_OK):
@@ -65,6 +109,8 @@ def require_root():
     for tool in ('bpftool', 'cc'):
         if not shutil.which(tool):
             die(f'{tool} not found', 77)
+    if lock:
+        host_lock()
 
 
 def mkdtemp(prefix):
@@ -96,7 +142,7 @@ def build_helpers():
     return compile_helpers(out)
 
 
-HELPERS = ('bench-exec', 'bench-true', 'bench-true-dyn')
+HELPERS = ('bench-exec', 'bench-true', 'bench-true-dyn', 'bench-syscall')
 OPTIONAL_HELPERS = ('bench-calib', 'bench-calib.bpf.o')
 
 
@@ -116,6 +162,8 @@ def compile_helpers(out):
                         os.path.join(out, 'bench-true'), os.path.join(HERE, 'bench-true.c')]),
         ('bench-true-dyn', [cc, '-O2', '-DDYNAMIC', '-o', os.path.join(out, 'bench-true-dyn'),
                             os.path.join(HERE, 'bench-true.c')]),
+        ('bench-syscall', [cc, '-O2', '-Wall', '-o', os.path.join(out, 'bench-syscall'),
+                           os.path.join(HERE, 'bench-syscall.c')]),
         ('bench-calib', [cc, '-O2', '-Wall', '-o', os.path.join(out, 'bench-calib'),
                          os.path.join(HERE, 'bench-calib.c'), '-lbpf']),
         ('vmlinux.h', ['sh', '-c', f'bpftool btf dump file /sys/kernel/btf/vmlinux format c > {out}/vmlinux.h']),
@@ -173,7 +221,14 @@ class CalibProgram:
 
 
 def parse_kv(text):
-    return {k: int(v) if v.isdigit() else v for k, v in re.findall(r'(\w+)=(\S+)', text)}
+    out = {}
+    for k, v in re.findall(r'(\w+)=(\S+)', text):
+        if v.isdigit():
+            v = int(v)
+        elif re.fullmatch(r'-?\d+\.\d*', v):
+            v = float(v)
+        out[k] = v
+    return out
 
 
 def run_helper(args, timeout=None):
@@ -303,9 +358,25 @@ class Daemon:
         return dict(zip(('fileless', 'blocked', 'lost'), s)) if s else None
 
     def prog_id(self):
+        """The id of the exec program (fl_sched_exec or fl_bprm_check)."""
         link = exec_link(self.pin)
         out = bpftool('link', 'show', 'pinned', link) if link else None
         return out['prog_id'] if out else None
+
+    def prog_ids(self):
+        """Every attached program of this daemon, {program name: id}, from
+        its pinned links (PIN/link_<program name>)."""
+        ids = {}
+        try:
+            names = sorted(os.listdir(self.pin))
+        except OSError:
+            return ids
+        for n in names:
+            if n.startswith('link_'):
+                out = bpftool('link', 'show', 'pinned', os.path.join(self.pin, n))
+                if out:
+                    ids[n[len('link_'):]] = out['prog_id']
+        return ids
 
 
 # ---------------------------------------------------------------------------
@@ -451,25 +522,49 @@ def bpftool(*args):
         return None
 
 
-def prog_runtime(prog_id):
-    """(run_time_ns, run_cnt) of a program; zeros while bpf_stats are off."""
-    out = bpftool('prog', 'show', 'id', str(prog_id))
-    if not out:
-        return None
-    return int(out.get('run_time_ns', 0)), int(out.get('run_cnt', 0))
+def _id_set(ids):
+    if ids is None:
+        return set()
+    if isinstance(ids, int):
+        return {ids}
+    if isinstance(ids, dict):
+        return set(ids.values())
+    return set(ids)
 
 
 def exec_hook_links(exclude_prog=None):
     """Links of the daemon's programs (anyone's) attached right now:
-    {link_id: prog_name}, without the one running EXCLUDE_PROG."""
+    {link_id: prog_name}, without those running EXCLUDE_PROG (an id, or a
+    collection or {name: id} dict of ids)."""
+    exclude = _id_set(exclude_prog)
     links = bpftool('link', 'show') or []
     progs = {p['id']: p.get('name', '') for p in (bpftool('prog', 'show') or [])}
     found = {}
     for l in links:
         name = progs.get(l.get('prog_id'), '')
-        if name in FL_PROG_NAMES and l.get('prog_id') != exclude_prog:
+        if name in FL_PROG_NAMES and l.get('prog_id') not in exclude:
             found[l['id']] = name
     return found
+
+
+def measure_programs(ids, argv):
+    """Runs the helper ARGV (bench-exec loop or storm) with
+    kernel.bpf_stats_enabled=1 and --stats= for the programs in IDS ({key:
+    program id}): the helper reads their statistics just before and after its
+    loop, so its own exec and bpftool's are not counted. Returns (the
+    helper's result, {key: (ns, runs)} during the loop)."""
+    by_id = {}
+    for k, i in ids.items():
+        by_id.setdefault(i, []).append(k)
+    with BpfStats():
+        r = run_helper(list(argv) + ['--stats=' + ','.join(str(i) for i in by_id)])
+    out = {}
+    for item in str(r.get('stats', '')).split(','):
+        if item.count(':') == 2:
+            i, ns, runs = (int(x) for x in item.split(':'))
+            for k in by_id.get(i, []):
+                out[k] = (ns, runs)
+    return r, out
 
 
 PROFILE_NAMES = {1: 'allow', 2: 'baseline', 3: 'restricted'}
@@ -489,11 +584,12 @@ def foreign_blockers(exclude_prog=None):
     only execs outside the initial pid namespace; any value the daemon did not
     write stops everything (the BPF side fails closed)."""
     out = []
+    exclude = _id_set(exclude_prog)
     init_ns = in_initial_pidns()
     progs = {p['id']: p for p in (bpftool('prog', 'show') or [])}
     for l in bpftool('link', 'show') or []:
         p = progs.get(l.get('prog_id'))
-        if not p or p.get('name') not in FL_PROG_NAMES or p['id'] == exclude_prog:
+        if not p or p.get('name') not in EXEC_PROG_NAMES or p['id'] in exclude:
             continue
         for map_id in p.get('map_ids', []):
             m = bpftool('map', 'show', 'id', str(map_id))
@@ -696,6 +792,54 @@ def cpu_model():
 
 def in_vm_guest():
     return os.environ.get('FILELESSLOCK_IN_VM') == '1'
+
+
+def vm_kernel():
+    """In the guest: (kernel series, BPF LSM active) as vm-run.sh says."""
+    return os.environ.get('FILELESSLOCK_VM_KERNEL', '?'), os.environ.get('FILELESSLOCK_VM_LSM_BPF', '?')
+
+
+def strip_vm_args(argv, drop_with_value=('--vm-timeout', '--kernel', '--lsm-bpf'), drop=('--vm',)):
+    """ARGV without the options that only the host side uses."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in drop_with_value:
+            skip = True
+        elif a in drop or any(a.startswith(o + '=') for o in drop_with_value):
+            continue
+        else:
+            out.append(a)
+    return out
+
+
+def run_in_vm(script, argv, timeout=1800, kernel=None, lsm_bpf=None):
+    """Builds the helpers here (compiling under TCG is slow), then runs
+    SCRIPT ARGV in the qemu guest of tests/vm/vm-run.sh (the guest sees the
+    host's root, /tmp and the build included, read-only with a tmpfs on top);
+    exits with its status. No host lock: nothing is attached on the host."""
+    helpers_dir = mkdtemp('flbench-vm-bin-')
+    compile_helpers(helpers_dir)
+    cmd = [os.path.join(ROOT, 'tests', 'vm', 'vm-run.sh'), '--timeout', str(timeout)]
+    if kernel:
+        cmd += ['--kernel', kernel]
+    if lsm_bpf:
+        cmd += ['--lsm-bpf', lsm_bpf]
+    cmd += ['--', 'env', f'FL_BENCH_HELPERS={helpers_dir}', f'FILELESSLOCKD={DAEMON}',
+            '/usr/bin/python3', '-u', os.path.abspath(script), *argv]
+    log('running in the qemu guest: ' + ' '.join(cmd))
+    p = subprocess.Popen(cmd, cwd=ROOT)
+
+    def stop():  # vm-run.sh's own trap kills qemu
+        if p.poll() is None:
+            p.terminate()
+            p.wait()
+    on_exit(stop)
+    rc = p.wait()
+    if rc == 125:
+        log('the qemu guest itself failed (vm-run.sh exit status 125)')
+    sys.exit(rc)
 
 
 def loadavg():
