@@ -49,7 +49,7 @@ static uint64_t cookie;
  * of 4a6569f and 568e4a2, Operation, Program, Scope, yet). A string is the
  * journal field FIELD ("the values are those of the journal entry"); a
  * number is the record's. */
-enum { V_TIMESTAMP, V_PID, V_PPID, V_UID, V_GID, V_INODE, V_DEVICE, V_PIDNS, V_PIDNS_LEVEL, V_CGROUP, V_SCRIPT };
+enum { V_TIMESTAMP, V_PID, V_PPID, V_UID, V_GID, V_PROG_INODE, V_INODE, V_DEVICE, V_PIDNS, V_PIDNS_LEVEL, V_CGROUP, V_SCRIPT };
 enum { ALWAYS, IF_EXEC_COMM, IF_UNIT, IF_USER_UNIT, IF_SCOPE };
 static const struct {
         const char *key;
@@ -74,6 +74,7 @@ static const struct {
         { "ExecComm", 's', "FILELESS_EXEC_COMM", 0, IF_EXEC_COMM },
         { "ParentComm", 's', "FILELESS_PARENT_COMM" },
         { "Program", 's', "FILELESS_PROGRAM" },
+        { "ProgramInode", 't', NULL, V_PROG_INODE },
         { "FileName", 's', "FILELESS_FILE_NAME" },
         { "ExecPath", 's', "FILELESS_EXEC_PATH" },
         { "Inode", 't', NULL, V_INODE },
@@ -102,6 +103,8 @@ static uint64_t expected_number(int which, const struct fl_event *e, uint64_t re
                 return e->uid;
         case V_GID:
                 return e->gid;
+        case V_PROG_INODE:
+                return e->prog_inode;
         case V_INODE:
                 return e->inode;
         case V_DEVICE:

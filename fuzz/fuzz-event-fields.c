@@ -48,7 +48,7 @@ static const char *const base_names[] = {
         "FILELESS_ACTION",    "FILELESS_OPERATION", "FILELESS_KIND",          "FILELESS_PROFILE",
         "FILELESS_BACKEND",   "FILELESS_SCRIPT",    "FILELESS_PID",           "FILELESS_PPID",
         "FILELESS_UID",       "FILELESS_GID",       "FILELESS_COMM",          "FILELESS_PARENT_COMM",
-        "FILELESS_PROGRAM",   "FILELESS_FILE_NAME", "FILELESS_EXEC_PATH",     "FILELESS_INODE",
+        "FILELESS_PROGRAM",   "FILELESS_PROGRAM_INODE", "FILELESS_FILE_NAME", "FILELESS_EXEC_PATH",     "FILELESS_INODE",
         "FILELESS_DEVICE",    "FILELESS_PID_NAMESPACE",                       "FILELESS_PID_NAMESPACE_LEVEL",
         "FILELESS_CGROUP_ID", "FILELESS_TIMESTAMP",
 };
@@ -216,6 +216,7 @@ static void check_fields(const FuzzEvent *fe, const EventRecord *r, const Journa
         expect_field(f, "FILELESS_PPID", "%u", e->ppid);
         expect_field(f, "FILELESS_UID", "%u", e->uid);
         expect_field(f, "FILELESS_GID", "%u", e->gid);
+        expect_field(f, "FILELESS_PROGRAM_INODE", "%llu", (unsigned long long) e->prog_inode);
         expect_field(f, "FILELESS_INODE", "%llu", (unsigned long long) e->inode);
         /* kernel encoding: major << 20 | minor */
         expect_field(f, "FILELESS_DEVICE", "%u:%u", (unsigned) (e->dev >> 20), (unsigned) (e->dev & 0xfffff));
