@@ -503,9 +503,9 @@ static void test_line_message_unambiguous(void) {
                 assert_line_unambiguous(&e);
                 /* in the other strings the message quotes */
                 memset(e.name, 0, sizeof(e.name));
-                strncpy(e.comm, names[i] + strlen("memfd:"), sizeof(e.comm) - 1);
-                strncpy(e.program, names[i], sizeof(e.program) - 1);
-                strncpy(e.path, names[i], sizeof(e.path) - 1);
+                snprintf(e.comm, sizeof(e.comm), "%s", names[i] + strlen("memfd:"));
+                snprintf(e.program, sizeof(e.program), "%s", names[i]);
+                snprintf(e.path, sizeof(e.path), "%s", names[i]);
                 assert_line_unambiguous(&e);
                 /* a mapping's message has no path */
                 e.op = FL_OP_MMAP;
