@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "names.h"
 
 #define TRUST_OLD_MAX 4
 
@@ -356,6 +357,17 @@ static int trust_install(Manager *m, Trust *t) {
 int manager_trust_start(Manager *m) {
         Trust *t;
         int r;
+
+        if (m->settings.n_trusted > 0 && !m->bpf->sees_prepare_exec)
+                log_warning("TrustedExecutable= has no effect here: backend %s trusts nothing on a kernel without "
+                            "the sched_prepare_exec tracepoint (Linux 6.10), which alone tells which program "
+                            "did an exec.", backend_to_string(m->bpf->backend));
+        else if (m->settings.n_trusted > 0)
+                log_notice("Trusted executables are trusted only in processes of the initial pid namespace, with "
+                           "real and effective user ID 0 (a rootless runtime, runc or podman run by a user, is "
+                           "not trusted), not under ptrace, whose program was started without LD_PRELOAD, "
+                           "LD_AUDIT, LD_LIBRARY_PATH, any other LD_* variable or GCONV_PATH in its environment, "
+                           "and after these programs were attached.");
 
         r = trust_build(m, &m->settings, &t);
         return r < 0 ? r : trust_install(m, t);

@@ -145,8 +145,14 @@ def trusted_copy(tap, name='fl-exec', source=FL_EXEC):
     return path
 
 
+def loader_free_env():
+    """This environment without the variables that deny trust (meson test
+    sets LD_LIBRARY_PATH for the build's libraries)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith('LD_') and k != 'GCONV_PATH'}
+
+
 def fl_exec_as(binary, *args, prefix=()):
-    p = subprocess.run([*prefix, binary, *args], capture_output=True, text=True, timeout=60)
+    p = subprocess.run([*prefix, binary, *args], capture_output=True, text=True, timeout=60, env=loader_free_env())
     out = dict(kv.split('=', 1) for kv in p.stdout.split() if '=' in kv)
     return {k: v.strip('"') for k, v in out.items()}
 
