@@ -13,7 +13,8 @@ import signal
 import subprocess
 import time
 
-from fltest import (FL_EXEC, Daemon, blocked_action, cgroup2_dir, ensure_bpffs, fl_exec, on_exit, run_cases)
+from fltest import (FL_EXEC, Daemon, backend_under_test, blocked_action, cgroup2_dir, ensure_bpffs, fl_exec, on_exit,
+                    run_cases)
 
 BLOCKED = blocked_action()
 
@@ -238,6 +239,29 @@ def test_trust_hijack(tap, _):
     r, e = preload_exec(d, (), [exe])
     tap.ok(r.get('result') == 'ran' and e.get('FILELESS_ACTION') == 'allowed-trusted',
            'control again: the clean program is still trusted', (r, e))
+
+
+def kernel_has_prepare_exec():
+    """The sched_prepare_exec tracepoint (6.10), by its type in the kernel's BTF."""
+    with open('/sys/kernel/btf/vmlinux', 'rb') as f:
+        return b'btf_trace_sched_prepare_exec\0' in f.read()
+
+
+def test_trust_rules_logged(tap, _):
+    """The daemon says at start whom trust is for, or, on the tracepoint
+    backend of a kernel without sched_prepare_exec, that it trusts nobody:
+    and there the trusted program's exec is stopped like any other."""
+    exe = trusted_copy(tap, 'fl-preload-exec', FL_PRELOAD_EXEC)
+    d = start(tap, f'[Fileless]\nProfile=restricted\nTrustedExecutable={exe}\n')
+    none = backend_under_test() == 'tracepoint' and not kernel_has_prepare_exec()
+    tap.ok(('TrustedExecutable= has no effect here' in d.output()) == none and
+           ('rootless runtime' in d.output()) == (not none),
+           'trusts nothing (tracepoint, no sched_prepare_exec)' if none else
+           'the rules of trust, rootless runtimes not trusted', d.log_tail())
+    r, e = preload_exec(d, (), [exe])
+    want = BLOCKED if none else 'allowed-trusted'
+    tap.ok(e.get('FILELESS_ACTION') == want and r.get('result') == (BLOCKED if none else 'ran'),
+           f'the clean trusted program, run by root: {want}', (r, e))
 
 
 def test_trusted_file_replaced(tap, _):
