@@ -207,10 +207,13 @@ def run_container(ctx, rules, runtime=RUNC):
     def delete():
         subprocess.run([RUNC, '--root', ctx.state, 'delete', '--force', cid], capture_output=True, timeout=60)
 
+    # As a container manager runs it: nothing that loads other code into
+    # runc (trust is not for a process that might run someone else's).
+    env = {k: v for k, v in os.environ.items() if k not in ('LD_PRELOAD', 'LD_AUDIT', 'LD_LIBRARY_PATH')}
     on_exit(delete)
     try:
         return subprocess.run([runtime, '--root', ctx.state, 'run', '--bundle', ctx.bundle, cid],
-                              capture_output=True, text=True, timeout=60, preexec_fn=child)
+                              capture_output=True, text=True, timeout=60, preexec_fn=child, env=env)
     finally:
         delete()
         cancel_on_exit(delete)
