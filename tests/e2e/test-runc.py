@@ -9,7 +9,7 @@ runc init, before it enters any namespace, re-executes itself from the first
 of these that works (libcontainer/nsenter/cloned_binary.c of runc 1.1.5;
 the files are made in its state directory, `runc --root`/ID):
 
-  bind     a file bind-mounted read-only over a temp file, opened O_PATH,
+  bind     /proc/self/exe bind-mounted read-only over a temp file, opened O_PATH,
            lazily unmounted: /usr/sbin/runc itself on a detached mount,
            an ordinary file. Refused: mount(MS_BIND) fails.
   memfd    memfd_create("runc_cloned:/proc/self/exe"). runc goes on only
@@ -23,12 +23,12 @@ by runc init) that fails the calls of the paths before it, as an old kernel
 or a refused mount would. The fileless paths must fail without trust (no
 container, one event of that kind) and run with runc trusted, as the
 shipped filelesslockd.conf does (one allowed-trusted event of that kind);
-the bind path runs either way, with no event. The kind in the event is
-what proves the path: a case cannot pass on another one.
+the bind path runs either way, with no event. The kind and file name in
+the event prove the path: a case cannot pass on another one.
 
 The profile: restricted for a slice of the test's own (runc, the
-container's cgroup below it and the look-alikes run there), allow for the
-rest of the machine, so the test stops nobody else's fileless execs."""
+containers' cgroups and the look-alikes are in it), allow for the rest of
+the machine, so the test stops nobody else's fileless execs."""
 
 import ctypes
 import errno
