@@ -13,8 +13,8 @@ enabled, profile allow then restricted) and the collector "flcollector"
 veth pair created straight into their network namespaces (nothing appears in
 the host's). The TLS keys are made here with openssl: a CA, a server
 certificate for flcollector, a client certificate for flsender. The
-configuration is the README's ("Collecting events from a fleet"), word for
-word: FLEET_* below.
+configuration is the README's ("Collecting events from a fleet"), with
+flcollector for the collector's name: FLEET_* below.
 
 Each test_* function is a case with a fresh pair: test-fleet.py [CASE...].
 tests/meson.build registers each as integration-fleet-CASE."""
@@ -44,7 +44,7 @@ REMOTE_DIR = '/var/log/journal/remote'
 SENDER, COLLECTOR = 'flsender', 'flcollector'
 SENDER_ADDR, COLLECTOR_ADDR = '192.168.251.2', '192.168.251.1'
 
-# The README's configuration, word for word.
+# The README's configuration (the collector named flcollector).
 FLEET_UPLOAD_CONF = '''[Upload]
 URL=https://flcollector:19532
 ServerKeyFile=/etc/filelesslock/fleet/upload.key
