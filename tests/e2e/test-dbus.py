@@ -456,6 +456,13 @@ def test_posture(tap, f):
            f'backend {backend}: blocking by {blocking}, and what it cannot see', posture)
     out = ctl('status', env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=f.address)).stdout
     tap.ok('Posture: ' in out and '/dev/shm: ' in out, 'filelesslockctl status shows the posture', out)
+    r = ctl('posture', '--json', env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=f.address))
+    try:
+        got = json.loads(r.stdout)
+    except ValueError:
+        got = None
+    tap.ok(r.returncode == 0 and got == {str(k): str(v) for k, v in f.get('Posture')},
+           'filelesslockctl posture --json: the property as one object', r.stdout + r.stderr)
 
 
 def test_measure_hooks(tap, f):
