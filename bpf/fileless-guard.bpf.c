@@ -15,6 +15,7 @@
 #define ENOENT 2
 #define EINVAL 22
 #define PTRACE_MODE_ATTACH 0x02
+#define SIGHUP 1
 
 /* key: 0; value: struct fl_guard_state, frozen at seal. */
 struct {
@@ -150,7 +151,9 @@ static __always_inline struct bpf_map *fd_map(int fd) {
 }
 
 /* bpf(2) by command: link fds by id (links have no object hook), and writes
- * through a map fd a process already had. Declared without the hook's
+ * through a map fd a process already had. BPF_MAP_FREEZE passes: the
+ * guarded maps are frozen already, and the daemon freezes the state map
+ * itself after writing it. Declared without the hook's
  * return: 6.15 added a trailing argument, which would move it. This program
  * runs only while the ones before it allowed. */
 FL_GUARD(bpf, security_bpf)
@@ -170,7 +173,6 @@ int BPF_PROG(fl_guard_bpf, int cmd, union bpf_attr *attr) {
         case BPF_MAP_UPDATE_ELEM:
         case BPF_MAP_DELETE_ELEM:
         case BPF_MAP_LOOKUP_AND_DELETE_ELEM:
-        case BPF_MAP_FREEZE:
                 map = fd_map(BPF_CORE_READ(attr, map_fd));
                 break;
         case BPF_MAP_UPDATE_BATCH:
@@ -265,9 +267,15 @@ int BPF_PROG(fl_guard_umount, struct vfsmount *mnt, int flags, int ret) {
 }
 
 /* The daemon is known by its executable, so a restarted one is protected
- * without registering (a copy of it elsewhere is another file). */
+ * too (a copy of it elsewhere is another file). Its identity is the
+ * kernel's own view, recorded by fl_seal_ctl for the sealing daemon: what
+ * stat() says can differ (overlayfs reports another inode number). */
+static __always_inline struct inode *exe_inode(struct task_struct *p) {
+        return BPF_CORE_READ(p, mm, exe_file, f_inode);
+}
+
 static __always_inline bool is_daemon(const struct fl_guard_state *g, struct task_struct *p) {
-        struct inode *exe = BPF_CORE_READ(p, mm, exe_file, f_inode);
+        struct inode *exe = exe_inode(p);
 
         return exe && BPF_CORE_READ(exe, i_ino) == g->daemon_inode &&
                BPF_CORE_READ(exe, i_sb, s_dev) == g->daemon_dev;
@@ -285,7 +293,8 @@ int BPF_PROG(fl_guard_kill, struct task_struct *p, struct kernel_siginfo *info, 
         if (ret != 0)
                 return ret;
         g = sealed_state();
-        if (!g || sig == 0 || self == 1)
+        /* SIGHUP only reloads, and a reload can only tighten. */
+        if (!g || sig == 0 || sig == SIGHUP || self == 1)
                 return 0;
         target = BPF_CORE_READ(p, tgid);
         if (target == self || !is_daemon(g, p))
@@ -384,7 +393,8 @@ static __always_inline int ctl_scope_set(struct fl_seal_ctl *ctx, const struct f
  * guarded): it reads, and it tightens, nothing else. */
 SEC("syscall")
 int fl_seal_ctl(struct fl_seal_ctl *ctx) {
-        const struct fl_guard_state *g;
+        struct fl_guard_state *g;
+        struct inode *exe;
         struct fl_config *cfg;
         struct fl_scope_key *k;
         struct fl_scope *s;
@@ -426,6 +436,14 @@ int fl_seal_ctl(struct fl_seal_ctl *ctx) {
                 return 0;
         case FL_SEAL_CTL_SCOPE_SET:
                 return ctl_scope_set(ctx, cfg);
+        case FL_SEAL_CTL_REGISTER:
+                /* Once: the sealing daemon, right after it froze the state. */
+                exe = exe_inode(bpf_get_current_task_btf());
+                if (!g->sealed || g->daemon_inode != 0 || !exe)
+                        return -EPERM;
+                g->daemon_dev = BPF_CORE_READ(exe, i_sb, s_dev);
+                g->daemon_inode = BPF_CORE_READ(exe, i_ino);
+                return 0;
         case FL_SEAL_CTL_SCOPE_NAME:
                 w.id = ctx->id;
                 bpf_for_each_map_elem(&fl_scopes, scope_by_id, &w, 0);

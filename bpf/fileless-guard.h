@@ -20,8 +20,8 @@ struct fl_guard_state {
         __u32 level;         /* enum fl_tamper_level */
         __u64 sealed_at;     /* bpf_ktime_get_boot_ns() clock, µs since boot */
         __u64 bpffs_dev;     /* s_dev of the bpffs holding the pins, kernel encoding */
-        __u64 daemon_dev;    /* the daemon's executable: its processes are the daemon */
-        __u64 daemon_inode;
+        __u64 daemon_dev;    /* the daemon's executable (the kernel's view: its file's f_inode), */
+        __u64 daemon_inode;  /* set by FL_SEAL_CTL_REGISTER: its processes are the daemon */
         __u32 n_inos;
         __u32 n_map_ids;
         __u32 n_prog_ids;
@@ -75,6 +75,7 @@ enum fl_seal_ctl_op {
         FL_SEAL_CTL_SCOPE_GET,  /* in: name; out: profile (0: none), id */
         FL_SEAL_CTL_SCOPE_SET,  /* in: name, profile, id; only upward (see the program) */
         FL_SEAL_CTL_SCOPE_NAME, /* in: id; out: name */
+        FL_SEAL_CTL_REGISTER,   /* once: the caller's executable is the daemon's */
 };
 
 /* The context of fl_seal_ctl, in and out (BPF_PROG_TEST_RUN copies it back). */

@@ -168,7 +168,6 @@ int fl_bpf_seal(FlBpf *b) {
         size_t n_guard_links = 0;
         bool hooks = b->backend != FL_BACKEND_TRACEPOINT;
         struct timespec ts;
-        struct stat st;
         uint32_t zero = 0;
         int r, fd;
 
@@ -244,12 +243,6 @@ int fl_bpf_seal(FlBpf *b) {
                 log_error_errno(r, "Failed to look at %s: %m", b->pin_path);
                 goto fail;
         }
-        if (stat("/proc/self/exe", &st) < 0) {
-                r = log_error_errno(errno, "Failed to look at our own executable: %m");
-                goto fail;
-        }
-        s.daemon_dev = kdev_from_major_minor(major(st.st_dev), minor(st.st_dev));
-        s.daemon_inode = st.st_ino;
         clock_gettime(CLOCK_BOOTTIME, &ts);
         s.sealed_at = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
         s.level = hooks ? FL_TAMPER_DENIED : FL_TAMPER_EVIDENT;
@@ -294,6 +287,11 @@ int fl_bpf_seal(FlBpf *b) {
         }
 
         b->ctl_fd = fcntl(bpf_program__fd(bpf_object__find_program_by_name(g.obj, PIN_CTL_PROG)), F_DUPFD_CLOEXEC, 3);
+        /* Who the daemon is, as the kernel sees our executable. */
+        r = ctl_run(b->ctl_fd, &(struct fl_seal_ctl) { .op = FL_SEAL_CTL_REGISTER });
+        if (r < 0)
+                log_warning_errno(r, "Failed to register filelesslockd with the guard (%m): sealed, but its process "
+                                      "is not protected from signals and ptrace.");
         b->tamper_fd = fcntl(bpf_map__fd(bpf_object__find_map_by_name(g.obj, "fl_tamper")), F_DUPFD_CLOEXEC, 3);
         b->sealed = true;
         b->tamper_level = s.level;
@@ -351,7 +349,6 @@ int fl_seal_takeover(FlBpf *b) {
         b->sealed = true;
         b->tamper_level = (int) q.level;
         b->reused = true;
-        b->scope_next_id = q.id + 1;
         return 1;
 }
 
@@ -413,9 +410,17 @@ int fl_seal_set_scope(FlBpf *b, const char *unit, int profile) {
         r = scope_get(b, unit, &c);
         if (r < 0)
                 return r;
+        if (c.id == 0) {
+                /* Never an id in use: an event in the ring buffer names its scope by id. */
+                struct fl_seal_ctl q;
+
+                r = query(b, &q);
+                if (r < 0)
+                        return r;
+                c.id = MAX(b->scope_next_id, q.id + 1);
+                b->scope_next_id = c.id + 1;
+        }
         c.op = FL_SEAL_CTL_SCOPE_SET;
-        if (c.id == 0)
-                c.id = b->scope_next_id++;
         c.profile = profile;
         r = ctl(b, &c);
         return r < 0 ? r : (int) c.id;

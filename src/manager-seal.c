@@ -82,10 +82,14 @@ static void tamper_send(Manager *m, const TamperRecord *t, const char *what) {
         int r;
 
         r = journal_fields_add(&f, "MESSAGE_ID=" FL_MESSAGE_TAMPER);
+        /* Alert: a loss of enforcement seen on the tracepoint backend. */
         if (r >= 0)
-                r = journal_fields_add(&f, "PRIORITY=%i", LOG_WARNING);
+                r = journal_fields_add(&f, "PRIORITY=%i", streq(op, "pins-gone") ? LOG_ALERT : LOG_WARNING);
         if (r >= 0 && isempty(t->value[TAMPER_FIELD_PID]))
-                r = journal_fields_add(&f, "MESSAGE=Refused while sealed: %s (%s) %s.", what, op,
+                /* Seen after the fact (the tracepoint backend cannot deny) or
+                 * refused by the daemon without a caller. */
+                r = journal_fields_add(&f, "MESSAGE=%s while sealed: %s (%s) %s.",
+                                       streq(op, "pins-gone") ? "Seen" : "Refused", what, op,
                                        strempty(t->value[TAMPER_FIELD_DETAIL]));
         else if (r >= 0)
                 r = journal_fields_add(&f, "MESSAGE=Refused while sealed: %s (%s) by pid %s \"%s\", uid %s, unit %s.",
@@ -103,7 +107,6 @@ static void tamper_send(Manager *m, const TamperRecord *t, const char *what) {
         r = tamper_emit(m, t);
         if (r < 0)
                 log_debug_errno(r, "Failed to send a Tamper signal, ignoring: %m");
-        (void) bus_emit_properties_changed(m, "TamperAttempts");
 }
 
 static const char *tamper_what(int op) {
@@ -232,7 +235,8 @@ int manager_seal(Manager *m, const ProfileChange *c, sd_bus_error *error) {
                               NULL);
         (void) tamper_watch(m);
         manager_notify_status(m);
-        (void) bus_emit_properties_changed(m, "Sealed");
+        (void) sd_bus_emit_properties_changed(m->bus, "/org/bpflock/Fileless1", "org.bpflock.Fileless1", "Sealed",
+                                              "TamperResistance", NULL);
         return 0;
 }
 
