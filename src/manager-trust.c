@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include "escape.h"
 #include "log.h"
 #include "manager.h"
 
@@ -285,4 +286,32 @@ int manager_trust_reload(Manager *m, const Settings *s) {
                 return r;
         r = trust_build(m, s, &t);
         return r < 0 ? r : trust_install(m, t);
+}
+
+char *manager_trust_describe(Manager *m) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (!m->trust || m->trust->n == 0)
+                return strdup("none");
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < m->trust->n; i++) {
+                const TrustEntry *e = &m->trust->v[i];
+                _cleanup_free_ char *path = escape_string(e->path, SIZE_MAX);
+
+                fprintf(f, "%s%s (", i > 0 ? ", " : "", path ?: "?");
+                if (e->fd >= 0)
+                        fprintf(f, "inode %" PRIu64, e->exe.inode);
+                else
+                        fputs("missing: trusted once it appears", f);
+                if (e->n_old > 0)
+                        fprintf(f, "; %zu replaced file%s still trusted", e->n_old, e->n_old > 1 ? "s" : "");
+                fputc(')', f);
+        }
+        if (fclose(f) < 0)
+                return NULL;
+        return TAKE_PTR(buf);
 }
