@@ -268,8 +268,27 @@ static void adopt(Manager *m) {
         }
 }
 
+/* filelesslock.seal=1 (or =yes, =true, or the bare word) on the kernel
+ * command line: where the command line is signed (a UKI), editing the
+ * configuration cannot unseal the next boot. FILELESSLOCK_PROC_CMDLINE
+ * names another file, for tests: it can only add a seal. */
+static bool cmdline_seals(void) {
+        const char *path = getenv("FILELESSLOCK_PROC_CMDLINE") ?: "/proc/cmdline";
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char buf[4096] = {}, *save = NULL;
+
+        if (!f || !fgets(buf, sizeof(buf), f))
+                return false;
+        for (char *w = strtok_r(buf, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+                if (streq(w, "filelesslock.seal") || streq(w, "filelesslock.seal=1") ||
+                    streq(w, "filelesslock.seal=yes") || streq(w, "filelesslock.seal=true"))
+                        return true;
+        return false;
+}
+
 int manager_seal_start(Manager *m) {
-        static const ProfileChange boot = { .how = "by Seal=yes" };
+        static const ProfileChange boot = { .how = "by Seal=yes" },
+                                   cmdline = { .how = "by filelesslock.seal on the kernel command line" };
         int r;
 
         if (m->bpf->sealed) {
@@ -278,8 +297,11 @@ int manager_seal_start(Manager *m) {
                            resistance_explained(m));
                 return tamper_watch(m);
         }
-        if (!m->settings.seal)
+        if (cmdline_seals())
+                r = manager_seal(m, &cmdline, NULL);
+        else if (m->settings.seal)
+                r = manager_seal(m, &boot, NULL);
+        else
                 return 0;
-        r = manager_seal(m, &boot, NULL);
-        return r < 0 ? log_error_errno(r, "Failed to seal as Seal=yes asks: %m") : 0;
+        return r < 0 ? log_error_errno(r, "Failed to seal as asked (Seal=yes or filelesslock.seal): %m") : 0;
 }

@@ -436,6 +436,27 @@ def test_evident(tap):
     tap.ok(len(found) == 1 and found[0].get('PRIORITY') == '1', 'a removed pin is seen and logged (alert)', found)
 
 
+def test_cmdline(tap):
+    ensure_bpffs()
+    cmdline = os.path.join(os.environ.get('TMPDIR', '/tmp'), f'fltest-cmdline-{os.getpid()}')
+    on_exit(lambda: os.path.exists(cmdline) and os.unlink(cmdline))
+    for line, sealed in (('BOOT_IMAGE=/vmlinuz root=/dev/sda1 filelesslock.seal=1 quiet\n', True),
+                         ('BOOT_IMAGE=/vmlinuz filelesslock.seal=0 xfilelesslock.seal=1\n', False)):
+        with open(cmdline, 'w') as f:
+            f.write(line)
+        d = Daemon(tap)
+        d.write_config('[Fileless]\nProfile=baseline\nSeal=no\n')
+        tap.require(d.start('--backend=tracepoint', env={'FILELESSLOCK_PROC_CMDLINE': cmdline}), 'daemon ready')
+        found = [x for x in d.entries() if x.get('MESSAGE_ID') == MSG_SEALED]
+        if sealed:
+            tap.ok(len(found) == 1 and 'kernel command line' in found[0].get('MESSAGE', ''),
+                   'filelesslock.seal=1 on the command line seals, with Seal=no in the configuration', found)
+        else:
+            tap.ok(not found, 'filelesslock.seal=0 or another word does not seal', found)
+        d.stop()
+        d.cleanup()
+
+
 def test_dbus(tap):
     import dbus
     from dbus.mainloop.glib import DBusGMainLoop
