@@ -7,6 +7,12 @@
  *   bench-syscall getppid N
  *       N getppid(): the cheapest system call there is, so what a traced
  *       entry and exit add shows as much as it can.
+ *   bench-syscall kill N
+ *       N kill(getppid(), SIGCONT): the task_kill hook of sealed mode's
+ *       guard, on a target that is not the daemon (its common case).
+ *   bench-syscall bpf N
+ *       N BPF_MAP_UPDATE_ELEM on an array map of its own: the bpf hook of
+ *       the guard, which resolves the map fd of every update.
  *   bench-syscall mmap N FILE [--exec]
  *   (either with --stats=ID,... last: see bench-stats.h)
  *       N times mmap() of the first page of FILE, MAP_PRIVATE, PROT_READ
@@ -30,6 +36,8 @@
 #endif
 
 #include <fcntl.h>
+#include <linux/bpf.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -68,18 +76,33 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 int main(int argc, char *argv[]) {
-        bool is_mmap, exec_prot = false;
+        bool is_mmap, is_kill, is_bpf, exec_prot = false;
+        uint32_t key = 0;
+        uint64_t value = 0;
         unsigned long n, per_chunk;
         double chunk[CHUNKS];
         uint64_t t0, t1, c0;
         int fd = -1, prot;
         char *end;
 
-        if (argc < 3 || (strcmp(argv[1], "getppid") != 0 && strcmp(argv[1], "mmap") != 0)) {
-                fprintf(stderr, "usage: bench-syscall getppid N\n       bench-syscall mmap N FILE [--exec]\n");
+        if (argc < 3 || (strcmp(argv[1], "getppid") != 0 && strcmp(argv[1], "mmap") != 0 &&
+                         strcmp(argv[1], "kill") != 0 && strcmp(argv[1], "bpf") != 0)) {
+                fprintf(stderr, "usage: bench-syscall getppid|kill|bpf N\n       bench-syscall mmap N FILE [--exec]\n");
                 return 2;
         }
         is_mmap = strcmp(argv[1], "mmap") == 0;
+        is_kill = strcmp(argv[1], "kill") == 0;
+        is_bpf = strcmp(argv[1], "bpf") == 0;
+        if (is_bpf) {
+                union bpf_attr a = { .map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8,
+                                     .max_entries = 1 };
+
+                fd = (int) syscall(SYS_bpf, BPF_MAP_CREATE, &a, sizeof(a));
+                if (fd < 0) {
+                        perror("bench-syscall: BPF_MAP_CREATE");
+                        return 1;
+                }
+        }
         n = strtoul(argv[2], &end, 10);
         if (*end || n < CHUNKS || (is_mmap && argc < 4)) {
                 fprintf(stderr, "bench-syscall: bad arguments (N must be at least %d)\n", CHUNKS);
@@ -116,6 +139,16 @@ int main(int argc, char *argv[]) {
                                         return 1;
                                 }
                                 munmap(p, 4096);
+                        } else if (is_kill)
+                                (void) kill(getppid(), SIGCONT);
+                        else if (is_bpf) {
+                                union bpf_attr a = { .map_fd = (uint32_t) fd, .key = (uint64_t) (uintptr_t) &key,
+                                                     .value = (uint64_t) (uintptr_t) &value };
+
+                                if (syscall(SYS_bpf, BPF_MAP_UPDATE_ELEM, &a, sizeof(a)) < 0) {
+                                        perror("bench-syscall: BPF_MAP_UPDATE_ELEM");
+                                        return 1;
+                                }
                         } else
                                 (void) syscall(SYS_getppid); /* never cached by libc */
                 }

@@ -13,6 +13,7 @@
 #include "bpf-loader.h"
 #include "bpf-pins.h"
 #include "bpf-objects.h"
+#include "bpf-seal.h"
 #include "log.h"
 #include "names.h"
 
@@ -347,6 +348,7 @@ int fl_bpf_setup(const char *pin_path, int choice, int profile, const FlOptions 
                 return log_oom();
         for (size_t i = 0; i < _FL_MAP_MAX; i++)
                 b->map_fds[i] = -1;
+        b->ctl_fd = b->tamper_fd = -1;
         b->pin_path = strdup(pin_path);
         if (!b->pin_path)
                 return log_oom();
@@ -357,10 +359,17 @@ int fl_bpf_setup(const char *pin_path, int choice, int profile, const FlOptions 
 
         find_shm_mounts(b);
 
-        r = fl_bpf_try_takeover(b, choice, profile, opts);
+        /* Sealed: the frozen maps are not ours to open or write any more;
+         * the profile and scopes asked for are the manager's to apply. */
+        r = fl_seal_takeover(b);
+        if (r == 0)
+                r = fl_bpf_try_takeover(b, choice, profile, opts);
         if (r < 0)
                 return r;
-        if (r > 0) {
+        if (r > 0 && b->sealed)
+                log_info("Took over the sealed %s programs pinned in %s: sealed until reboot.",
+                         backend_to_string(b->backend), pin_path);
+        else if (r > 0) {
                 log_info("Took over the %s programs pinned in %s: enforcement never stopped.",
                          backend_to_string(b->backend), pin_path);
                 unpin_stale_links(b);
@@ -385,6 +394,8 @@ FlBpf *fl_bpf_free(FlBpf *b) {
         if (!b)
                 return NULL;
         fl_bpf_fds_close(b);
+        closep(&b->ctl_fd);
+        closep(&b->tamper_fd);
         free(b->pin_path);
         free(b->reason);
         free(b);
@@ -395,6 +406,8 @@ int fl_bpf_get_profile(FlBpf *b) {
         struct fl_config c;
         int r;
 
+        if (b->sealed)
+                return fl_seal_get_profile(b);
         r = fl_config_read(b->map_fds[FL_MAP_CONFIG], &c);
         return r < 0 ? r : (int) c.profile;
 }
@@ -403,6 +416,8 @@ int fl_bpf_set_profile(FlBpf *b, int profile) {
         struct fl_config c;
         int r;
 
+        if (b->sealed)
+                return fl_seal_set_profile(b, profile);
         r = fl_config_read(b->map_fds[FL_MAP_CONFIG], &c);
         if (r < 0)
                 return r;
@@ -418,6 +433,8 @@ int fl_bpf_set_profile(FlBpf *b, int profile) {
 }
 
 int fl_bpf_read_stats(FlBpf *b, uint64_t ret[_FL_STAT_MAX]) {
+        if (b->sealed)
+                return fl_seal_read_stats(b, ret, NULL);
         for (uint32_t i = 0; i < _FL_STAT_MAX; i++)
                 if (bpf_map_lookup_elem(b->map_fds[FL_MAP_STATS], &i, &ret[i]) < 0)
                         return -errno;
@@ -431,6 +448,8 @@ static int pin_matches(const char *dir, const char *name, int fd) {
 }
 
 int fl_bpf_pins_intact(FlBpf *b) {
+        if (b->sealed)
+                return fl_seal_pins_intact(b);
         for (size_t i = 0; i < _FL_MAP_MAX; i++)
                 if (!pin_matches(b->pin_path, map_pin_names[i], b->map_fds[i]))
                         return 0;

@@ -51,6 +51,13 @@ typedef struct FlBpf {
         uint32_t shm_devs_n;
         uint64_t shm_devs[FL_SHM_DEVS_MAX];    /* kernel encoding */
         const char *shm_dirs[FL_SHM_DEVS_MAX]; /* where each one is mounted */
+        /* Sealed mode (bpf-seal.c): then the profile and scopes are read and
+         * tightened only through fl_seal_ctl, and the maps it guards have no
+         * fd here. */
+        bool sealed;
+        int tamper_level; /* enum fl_tamper_level */
+        int ctl_fd;       /* fl_seal_ctl, -1 before sealing */
+        int tamper_fd;    /* the fl_tamper ring buffer, -1 before sealing */
 } FlBpf;
 
 /* Loads, configures, attaches and pins, or takes over what an earlier
@@ -71,6 +78,8 @@ int fl_bpf_set_scope(FlBpf *b, const char *unit, int profile);
 int fl_bpf_sync_scopes(FlBpf *b, const FlScope *scopes, size_t n);
 /* The profile of UNIT's scope in the kernel, 0 for none. */
 int fl_bpf_get_scope(FlBpf *b, const char *unit);
+/* UNIT as the key of the scopes map: -EINVAL if empty or too long. */
+int fl_scope_key(const char *unit, struct fl_scope_key *ret);
 /* The unit of the scope with ID, or NULL (removed since). */
 char *fl_bpf_scope_name(FlBpf *b, uint32_t id);
 

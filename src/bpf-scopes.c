@@ -5,10 +5,11 @@
 #include <bpf/bpf.h>
 
 #include "bpf-loader.h"
+#include "bpf-seal.h"
 #include "log.h"
 #include "names.h"
 
-static int scope_key(const char *unit, struct fl_scope_key *ret) {
+int fl_scope_key(const char *unit, struct fl_scope_key *ret) {
         size_t n = strlen(unit);
 
         if (n == 0 || n >= sizeof(ret->name))
@@ -41,7 +42,9 @@ int fl_bpf_set_scope(FlBpf *b, const char *unit, int profile) {
         struct fl_scope v;
         int r;
 
-        r = scope_key(unit, &k);
+        if (b->sealed)
+                return fl_seal_set_scope(b, unit, profile);
+        r = fl_scope_key(unit, &k);
         if (r < 0)
                 return r;
         if (profile == 0)
@@ -59,7 +62,9 @@ int fl_bpf_get_scope(FlBpf *b, const char *unit) {
         struct fl_scope_key k;
         struct fl_scope v;
 
-        if (scope_key(unit, &k) < 0 || bpf_map_lookup_elem(b->map_fds[FL_MAP_SCOPES], &k, &v) < 0)
+        if (b->sealed)
+                return fl_seal_get_scope(b, unit);
+        if (fl_scope_key(unit, &k) < 0 || bpf_map_lookup_elem(b->map_fds[FL_MAP_SCOPES], &k, &v) < 0)
                 return 0;
         return (int) v.profile;
 }
@@ -77,12 +82,15 @@ int fl_bpf_sync_scopes(FlBpf *b, const FlScope *scopes, size_t n) {
         void *prev = NULL;
 
         /* Set first, remove after: a unit moved from one profile to another
-         * never passes through none. */
+         * never passes through none. Sealed, nothing is removed (and what
+         * would loosen is refused, by the manager and by the kernel). */
         for (size_t i = 0; i < n; i++) {
                 r = fl_bpf_set_scope(b, scopes[i].unit, scopes[i].profile);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set the scope of %s: %m", scopes[i].unit);
         }
+        if (b->sealed)
+                return 0;
         while (bpf_map_get_next_key(fd, prev, &next) == 0) {
                 next.name[sizeof(next.name) - 1] = 0;
                 if (!scopes_have(scopes, n, next.name)) {
@@ -102,6 +110,8 @@ char *fl_bpf_scope_name(FlBpf *b, uint32_t id) {
         struct fl_scope v;
         void *prev = NULL;
 
+        if (b->sealed)
+                return fl_seal_scope_name(b, id);
         while (bpf_map_get_next_key(fd, prev, &next) == 0) {
                 if (bpf_map_lookup_elem(fd, &next, &v) == 0 && v.id == id)
                         return strndup(next.name, sizeof(next.name));
@@ -124,6 +134,14 @@ int fl_bpf_sync_trusted(FlBpf *b, const FlExe *exes, size_t n) {
         struct fl_exe_where w;
         void *prev = NULL;
 
+        /* The trusted executables are frozen with the rest: none added,
+         * none removed (a package upgrade's new file is not followed),
+         * until reboot. Not an error: enforcement is as it was. */
+        if (b->sealed) {
+                log_notice("Sealed: the trusted executables stay as they were when sealed until reboot; "
+                           "changes to them are ignored.");
+                return 0;
+        }
         for (size_t i = 0; i < n; i++) {
                 k = (struct fl_exe_key) { .dev = exes[i].kdev, .inode = exes[i].inode };
                 w = (struct fl_exe_where) { .dir_inode = exes[i].dir_inode };

@@ -8,6 +8,7 @@
 
 #include <bpf/bpf.h>
 
+#include "bpf-seal.h"
 #include "bus-hooks.h"
 #include "log.h"
 
@@ -115,6 +116,12 @@ int method_measure_hooks(sd_bus_message *message, void *userdata, sd_bus_error *
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Invalid duration %u s: expected 1 to %u seconds.", seconds,
                                          MEASURE_SECONDS_MAX);
+        /* The statistics are read through program fds by id, which the guard
+         * refuses to everybody once sealed, this daemon included. */
+        if (manager->bpf->sealed && manager->bpf->tamper_level == FL_TAMPER_DENIED)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                        "Sealed: the guard refuses program fds by id to everybody, so the programs' "
+                                        "statistics cannot be read until reboot (bpftool cannot either).");
         if (manager->measuring)
                 return sd_bus_error_set(error, "org.bpflock.Fileless1.Error.Busy",
                                         "A measurement is under way: one at a time.");

@@ -7,6 +7,7 @@
 
 #include "bus-event.h"
 #include "bus-hooks.h"
+#include "bus-seal.h"
 #include "bus.h"
 #include "escape.h"
 #include "config.h"
@@ -141,19 +142,8 @@ static void on_polkit_result(int result, const sd_bus_error *perr, void *userdat
                         (void) sd_bus_reply_method_return(req->message, NULL);
                         return;
                 }
-        } else if (result == POLKIT_CHALLENGE)
-                sd_bus_error_set(&error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                                 "Interactive authentication required to set the profile (" ACTION_SET_PROFILE ").");
-        else if (result == POLKIT_DENIED)
-                sd_bus_error_set(&error, SD_BUS_ERROR_ACCESS_DENIED,
-                                 "Not authorized to set the profile (" ACTION_SET_PROFILE ").");
-        else
-                /* No polkit, no answer in time, or cancelled: deny, and say why. */
-                sd_bus_error_setf(&error, SD_BUS_ERROR_ACCESS_DENIED,
-                                  "Not authorized to set the profile (" ACTION_SET_PROFILE "): polkit could not "
-                                  "be asked (%s%s%s).",
-                                  perr && perr->name ? perr->name : strerror(-result),
-                                  perr && perr->message ? ": " : "", perr && perr->message ? perr->message : "");
+        } else
+                polkit_result_to_error(result, perr, ACTION_SET_PROFILE, "set the profile", &error);
 
         (void) sd_bus_reply_method_error(req->message, &error);
 }
@@ -276,7 +266,13 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_RESULT, method_set_unit_profile, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("MeasureHooks", SD_BUS_ARGS("u", seconds), SD_BUS_RESULT("a(stt)", hooks),
                                 method_measure_hooks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("Sealed", "b", property_get_sealed, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("TamperResistance", "s", property_get_sealed, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("TamperAttempts", "t", property_get_sealed, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("Seal", SD_BUS_ARGS("b", interactive), SD_BUS_RESULT("s", tamper_resistance),
+                                method_seal, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Event", SD_BUS_ARGS("a{sv}", event), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("Tamper", SD_BUS_ARGS("a{sv}", attempt), 0),
         SD_BUS_VTABLE_END,
 };
 

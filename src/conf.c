@@ -151,6 +151,7 @@ static const ConfKey conf_keys[] = {
         { "RateLimitBurst", parse_burst, SETTING(rate_limit_burst),
           "expected a number of events from 0 (no limit) to 1000000" },
         { "TracepointMappings", parse_bool, SETTING(tracepoint_mappings), "expected yes or no" },
+        { "Seal", parse_bool, SETTING(seal), "expected yes or no" },
 };
 
 static const ConfKey *conf_key_find(const char *name) {
@@ -380,7 +381,7 @@ static int parse_fileless_key(Parser *p, unsigned line, const char *key, const c
                 return parser_error(p, line,
                                     "unknown key \"%s\" in section [" CONF_SECTION "], known keys are Profile, "
                                     "Backend, RateLimitIntervalSec, RateLimitBurst, TracepointMappings, "
-                                    "TrustedExecutable", key);
+                                    "Seal, TrustedExecutable", key);
         if (isempty(value)) {
                 memcpy((char *) &p->s + k->offset, (const char *) &defaults + k->offset, k->size);
                 return 0;

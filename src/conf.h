@@ -28,6 +28,7 @@ typedef struct Settings {
         uint64_t rate_limit_interval_usec; /* 0: events are never suppressed */
         unsigned rate_limit_burst;         /* 0: likewise */
         int tracepoint_mappings;           /* bool: the tracepoint backend judges executable mappings too */
+        int seal;                          /* bool: seal at start (and at a reload), until reboot */
         ScopeSetting *scopes;
         size_t n_scopes;
         TrustedSetting *trusted;

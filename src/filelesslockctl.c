@@ -99,6 +99,9 @@ static int verb_status(sd_bus *bus, _unused_ char **args) {
                 { "Blocked", "Blocked" },
                 { "Events lost", "EventsLost" },
                 { "Events suppressed", "EventsSuppressed" },
+                { "Sealed", "Sealed" },
+                { "Tamper resistance", "TamperResistance" },
+                { "Tamper attempts", "TamperAttempts" },
         };
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -123,6 +126,50 @@ static int verb_status(sd_bus *bus, _unused_ char **args) {
                 print_property_row(&set, rows[i].label, rows[i].key, width);
         print_pinned(&set, width);
         fflush(stdout);
+        return 0;
+}
+
+/* For a call polkit may ask a password for. */
+static int allow_password(sd_bus *bus) {
+        int r;
+
+        if (!arg_ask_password)
+                return 0;
+        r = sd_bus_set_allow_interactive_authorization(bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allow interactive authorization: %m");
+        /* The daemon waits up to 120 s for a password to be typed: wait for
+         * its answer a little longer than that. */
+        r = sd_bus_set_method_call_timeout(bus, 130 * 1000000ULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set the call timeout: %m");
+        (void) polkit_agent_open();
+        return 0;
+}
+
+static int verb_seal(sd_bus *bus, _unused_ char **args) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *level;
+        int r;
+
+        r = allow_password(bus);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Seal", &error, &reply, "b",
+                               (int) arg_ask_password);
+        polkit_agent_close();
+        if (r < 0)
+                return bus_call_failed(&error, r, "seal");
+        r = sd_bus_message_read(reply, "s", &level);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the reply: %m");
+        if (streq(level, "evident"))
+                printf("Sealed until reboot, tamper resistance EVIDENT only: this backend (tracepoint) cannot deny;\n"
+                       "loosening is refused and the maps are frozen, but root can still kill filelesslockd and\n"
+                       "remove the pins, and with them enforcement (logged while filelesslockd runs).\n");
+        else
+                printf("Sealed until reboot, tamper resistance %s.\n", level);
         return 0;
 }
 
@@ -153,17 +200,9 @@ static int verb_set_profile(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        if (arg_ask_password) {
-                r = sd_bus_set_allow_interactive_authorization(bus, true);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to allow interactive authorization: %m");
-                /* The daemon waits up to 120 s for a password to be typed:
-                 * wait for its answer a little longer than that. */
-                r = sd_bus_set_method_call_timeout(bus, 130 * 1000000ULL);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to set the call timeout: %m");
-                (void) polkit_agent_open();
-        }
+        r = allow_password(bus);
+        if (r < 0)
+                return r;
 
         if (arg_unit)
                 r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "SetUnitProfile", &error, NULL,
@@ -246,6 +285,7 @@ static void help(void) {
                "                         vm.memfd_noexec, noexec mounts, the BPF LSM, what the\n"
                "                         backend cannot see, trusted executables, unit scopes\n"
                "  set-profile PROFILE    Set the profile: " PROFILE_VALID_NAMES "\n"
+               "  seal                   Seal until reboot: profiles only tighten from then on\n"
                "                         (with --unit=, of one unit or slice; \"\" removes it)\n"
                "  monitor                Print events as they happen, until SIGINT/SIGTERM\n"
                "  events                 Print past events from the journal\n"
@@ -255,7 +295,7 @@ static void help(void) {
                "Options:\n"
                "  -h --help              Show this help\n"
                "     --version           Show package version\n"
-               "     --no-ask-password   Do not ask for a password (set-profile)\n"
+               "     --no-ask-password   Do not ask for a password (set-profile, seal)\n"
                "     --json              One JSON object per line (status, posture, monitor,\n"
                "                         events)\n"
                "     --unit=UNIT         set-profile: the profile of UNIT's processes\n"
@@ -415,6 +455,7 @@ static const Verb verbs[] = {
         { "status", 0, true, false, verb_status },
         { "posture", 0, true, false, verb_posture },
         { "set-profile", 1, false, false, verb_set_profile },
+        { "seal", 0, false, false, verb_seal },
         { "monitor", 0, true, false, verb_monitor },
         { "events", 0, true, true, verb_events },
         { "measure", -1, true, false, verb_measure },

@@ -3,9 +3,12 @@
 #include <getopt.h>
 #include <systemd/sd-daemon.h>
 
+#include "bpf-seal.h"
 #include "config.h"
+#include "journal.h"
 #include "log.h"
 #include "manager.h"
+#include "message-ids.h"
 #include "names.h"
 
 /* LSB exit codes, as systemd.exec(5) lists them, so that "systemctl status"
@@ -122,7 +125,25 @@ static void args_done(Args *a) {
 
 static int disable(const Args *a) {
         const char *p = a->pin_path ?: FL_DEFAULT_PIN_PATH;
+        struct fl_seal_ctl q;
         int r;
+
+        /* Refused before anything is touched: the guard would deny the
+         * unlinks one by one anyway (not on the tracepoint backend). */
+        r = fl_seal_query(p, &q);
+        if (r > 0) {
+                (void) journal_struct(LOG_WARNING, FL_MESSAGE_TAMPER, "TAMPER_OP=disable", "OFFENDER_PID=%i",
+                                      (int) getpid(), "OFFENDER_UID=%i", (int) getuid(),
+                                      "OFFENDER_COMM=filelesslockd", "TAMPER_RESISTANCE=%s",
+                                      tamper_level_to_string((int) q.level),
+                                      MESSAGE("Refused while sealed: filelesslockd --disable (disable) by pid %i, "
+                                              "uid %i.", (int) getpid(), (int) getuid()),
+                                      NULL);
+                log_error("The pins in %s are sealed until reboot: --disable refused.", p);
+                return EXIT_FAILURE;
+        }
+        if (r < 0)
+                log_warning_errno(r, "Cannot tell whether %s is sealed (%m), going on.", p);
 
         r = fl_bpf_unpin(p);
         if (r < 0)

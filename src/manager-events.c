@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "bpf-seal.h"
 #include "bus.h"
 #include "cgroup-unit.h"
 #include "escape.h"
@@ -156,6 +157,11 @@ static void report_lost(Manager *m) {
 static void check_pins(Manager *m) {
         bool intact = fl_bpf_pins_intact(m->bpf) > 0;
 
+        if (!intact && !m->pins_missing && m->bpf->sealed) {
+                static const ProfileChange seen = { .how = "seen by filelesslockd" };
+
+                manager_tamper_refused(m, FL_TAMPER_PINS_GONE, "the pins were removed", &seen);
+        }
         if (!intact && !m->pins_missing)
                 log_warning("The pins in %s are gone or were replaced: enforcement continues while filelesslockd "
                             "runs, and stops when it exits.", m->pin_path);

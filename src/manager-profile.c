@@ -5,6 +5,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "bpf-seal.h"
 #include "bus.h"
 #include "journal.h"
 #include "log.h"
@@ -13,6 +14,7 @@
 #include "names.h"
 
 #define ERROR_OVERRIDDEN "org.bpflock.Fileless1.Error.Overridden"
+#define ERROR_SEALED "org.bpflock.Fileless1.Error.Sealed"
 
 void manager_notify_status(Manager *m) {
         (void) sd_notifyf(false, "STATUS=Profile %s%s, backend %s, %zu unit scope%s.",
@@ -156,6 +158,18 @@ int manager_set_profile(Manager *m, const char *unit, int profile, const Profile
                 return r;
 
         r = kernel_set(m, unit, profile);
+        if (r == -EPERM && m->bpf->sealed) {
+                /* fl_seal_ctl refused: a loosening while sealed. */
+                manager_tamper_refused(m, FL_TAMPER_LOOSEN, unit ? "loosening a unit scope" : "loosening the profile",
+                                       c);
+                return sd_bus_error_setf(error, ERROR_SEALED,
+                                         "Sealed until reboot: profile %s%s%s would loosen what is enforced (%s); "
+                                         "only tightening is possible (allow < baseline < restricted; a unit scope "
+                                         "cannot be removed, and a new one must be at least the machine's profile "
+                                         "and every other scope's).",
+                                         profile_or_none(profile), unit ? " for " : "", strempty(unit),
+                                         profile_or_none(kernel_get(m, unit)));
+        }
         if (r < 0) {
                 resync(m, unit);
                 /* Not the caller's fault: a plain failure, never an errno-derived

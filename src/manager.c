@@ -105,6 +105,12 @@ static int manager_reload(Manager *m) {
                                    s.tracepoint_mappings ? "yes" : "no");
                 apply_rate_limit(m, &s);
                 manager_apply_profiles(m, &s);
+                if (s.seal && !m->bpf->sealed) {
+                        static const ProfileChange reload = { .how = "by a configuration reload (Seal=yes)" };
+
+                        (void) manager_seal(m, &reload, NULL);
+                }
+                m->settings.seal = s.seal;
         }
         manager_notify_status(m);
         (void) sd_notify(false, "READY=1");
@@ -176,7 +182,8 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         unseen = m->unseen = manager_unseen(m);
-        if ((r = manager_trust_start(m)) < 0 || (r = manager_events_start(m)) < 0 || (r = signals_setup(m)) < 0 ||
+        if ((r = manager_trust_start(m)) < 0 || (r = manager_events_start(m)) < 0 ||
+            (r = manager_seal_start(m)) < 0 || (r = signals_setup(m)) < 0 ||
             (r = manager_housekeeping_start(m)) < 0 || (r = bus_setup(m)) < 0)
                 return r;
 

@@ -37,6 +37,7 @@ typedef struct Manager {
         const char *unseen;      /* what the backend in force cannot see, as FILELESS_UNSEEN= says */
         struct Trust *trust;     /* manager-trust.c */
         sd_event_source *trust_source;
+        uint64_t tamper_logged;  /* attempts logged by this instance */
 } Manager;
 
 int manager_new(Manager **ret);
@@ -79,6 +80,15 @@ void manager_trust_done(Manager *m);
 /* Each trusted path and whether a file is trusted under it now, or "none";
  * NULL when out of memory. For the posture. */
 char *manager_trust_describe(Manager *m);
+
+/* manager-seal.c: sealed mode. manager_seal() seals (HOW and C say who
+ * asked, for the log); manager_seal_start() at start takes a sealed set
+ * over, or seals it when Seal=yes. */
+int manager_seal(Manager *m, const ProfileChange *c, sd_bus_error *error);
+int manager_seal_start(Manager *m);
+/* One refused attempt the daemon itself saw (a loosening, --disable). */
+void manager_tamper_refused(Manager *m, int op, const char *what, const ProfileChange *c);
+const char *manager_tamper_resistance(Manager *m);
 
 /* manager-events.c: the ring buffer, the journal and the Event signals. */
 int manager_events_start(Manager *m);

@@ -87,3 +87,18 @@ int polkit_check_async(sd_bus *bus, sd_bus_message *request, const char *action,
         sd_bus_slot_unref(slot);
         return 0;
 }
+
+void polkit_result_to_error(int result, const sd_bus_error *perr, const char *action, const char *what,
+                            sd_bus_error *error) {
+        if (result == POLKIT_CHALLENGE)
+                sd_bus_error_setf(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                  "Interactive authentication required to %s (%s).", what, action);
+        else if (result == POLKIT_DENIED)
+                sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized to %s (%s).", what, action);
+        else
+                /* No polkit, no answer in time, or cancelled: deny, and say why. */
+                sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                  "Not authorized to %s (%s): polkit could not be asked (%s%s%s).", what, action,
+                                  perr && perr->name ? perr->name : strerror(-result),
+                                  perr && perr->message ? ": " : "", perr && perr->message ? perr->message : "");
+}

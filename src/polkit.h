@@ -20,3 +20,8 @@ typedef void (*polkit_callback_t)(int result, const sd_bus_error *error, void *u
  * blocking: CALLBACK runs exactly once, from the event loop. */
 int polkit_check_async(sd_bus *bus, sd_bus_message *request, const char *action, bool interactive,
                        uint64_t timeout_usec, polkit_callback_t callback, void *userdata);
+
+/* The D-Bus error for a RESULT other than POLKIT_AUTHORIZED: what the caller
+ * was not authorized to do (WHAT, "set the profile"), naming ACTION. */
+void polkit_result_to_error(int result, const sd_bus_error *perr, const char *action, const char *what,
+                            sd_bus_error *error);

@@ -26,7 +26,7 @@
  * keys of 57a38bd and f59016a added. */
 #define KNOWN_KEYS                                                                              \
         " in section [Fileless], known keys are Profile, Backend, RateLimitIntervalSec, "      \
-        "RateLimitBurst, TracepointMappings, TrustedExecutable"
+        "RateLimitBurst, TracepointMappings, Seal, TrustedExecutable"
 #define UNKNOWN_KEY(line, key) "test.conf:" #line ": unknown key \"" key "\"" KNOWN_KEYS
 /* Likewise for a section: [Scope] is one since f59016a. */
 #define UNKNOWN_SECTION(line, name) "test.conf:" #line ": unknown section [" name "], expected [Fileless] or [Scope]"

@@ -427,6 +427,20 @@ static void test_tracepoint_mappings(void) {
         }
 }
 
+/* Seal= (issue 16): a boolean, off by default; a bad value is an error,
+ * never "not sealed" in silence. */
+static void test_seal(void) {
+        Settings s = SETTINGS_DEFAULT;
+
+        ASSERT_INT_EQ(s.seal, 0);
+        ASSERT_INT_EQ(parse("[Fileless]\nSeal=yes\n", &s, NULL), 0);
+        ASSERT_INT_EQ(s.seal, 1);
+        ASSERT_SETTINGS(s, FL_PROFILE_BASELINE, FL_BACKEND_CHOICE_AUTO);
+        ASSERT_INT_EQ(parse("[Fileless]\nSeal=\n", &s, NULL), 0);
+        ASSERT_INT_EQ(s.seal, 0);
+        assert_parse_error("[Fileless]\nSeal=sealed\n", "test.conf:2: invalid Seal=\"sealed\", expected yes or no");
+}
+
 int main(int argc, char **argv) {
         test_setup(argc, argv);
         TEST(test_valid);
@@ -442,5 +456,6 @@ int main(int argc, char **argv) {
         TEST(test_rate_limit);
         TEST(test_rate_limit_burst_leading_zeros);
         TEST(test_tracepoint_mappings);
+        TEST(test_seal);
         return test_finish();
 }
