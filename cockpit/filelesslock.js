@@ -17,9 +17,12 @@
     const IFACE = NAME;
     const PROPERTIES = "org.freedesktop.DBus.Properties";
     const EVENT_ROWS_MAX = 200;
-    // FilelessExecutions, Blocked, EventsLost and EventsSuppressed emit no
-    // PropertiesChanged (they change with every exec): read them this often.
-    const COUNTER_REFRESH_MS = 2000;
+    // Properties that announce no change (the counters change with every
+    // exec; Posture only says it is invalid): read now and then, after each
+    // Event and after each PropertiesChanged. The others (Profile,
+    // UnitProfiles, ...) come from the proxy, which follows PropertiesChanged.
+    const POLLED = ["FilelessExecutions", "Blocked", "EventsLost", "EventsSuppressed", "Pinned", "Posture"];
+    const POLL_MS = 2000;
     // Who receives Event signals (dbus/org.bpflock.Fileless1.conf).
     const EVENT_GROUPS = ["adm", "systemd-journal"];
 
@@ -27,8 +30,8 @@
     let proxy = null;
     const state = {};
     // The profile the selector was last set to from the daemon: it follows
-    // every change, but not the periodic refresh, so a choice being made
-    // is kept until the profile actually changes.
+    // every change, so a choice being made is kept until the profile
+    // actually changes.
     let selectedProfile = null;
 
     function $(id) {
@@ -112,14 +115,15 @@
         render();
     }
 
-    // All properties, counters and Posture included: GetAll answers with
-    // variants ({t, v}).
+    // GetAll answers with variants ({t, v}); only POLLED are taken.
     function refresh() {
         return client.call(PATH, PROPERTIES, "GetAll", [IFACE], { type: "s" })
                 .then(reply => {
                     const props = {};
-                    for (const key in reply[0])
-                        props[key] = reply[0][key].v;
+                    for (const key of POLLED) {
+                        if (key in reply[0])
+                            props[key] = reply[0][key].v;
+                    }
                     merge(props);
                     setText("fl-daemon-state", "filelesslockd is running.");
                 })
@@ -238,7 +242,7 @@
 
         client.subscribe({ path: PATH, interface: IFACE, member: "Event" },
                          (path, iface, signal, args) => addEvent(args[0]));
-        // Posture only invalidates: read it again, with the counters.
+        // Posture only invalidates: read it again, and the counters.
         client.subscribe({ path: PATH, interface: PROPERTIES, member: "PropertiesChanged" },
                          () => refresh());
 
@@ -246,7 +250,7 @@
         window.setInterval(() => {
             if (!cockpit.hidden)
                 refresh();
-        }, COUNTER_REFRESH_MS);
+        }, POLL_MS);
         explainEventVisibility();
     }
 
