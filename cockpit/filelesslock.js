@@ -207,22 +207,35 @@
                 });
     }
 
-    function explainEventVisibility() {
-        cockpit.user().then(user => {
-            const groups = user.groups || [];
-            if (user.id !== 0 && !EVENT_GROUPS.some(g => groups.includes(g)))
-                setText("fl-events-note",
-                        "The system bus delivers Event signals only to root and the adm and systemd-journal " +
-                        "groups (they name other users' processes); " + user.name + " is in neither, so no " +
-                        "event will appear here.");
-        });
+    // With Cockpit's administrative access on, the page's bus calls are
+    // root's (superuser "try"), and root receives every Event; without it
+    // they are the user's own.
+    function explainEventVisibility(permission) {
+        const note = $("fl-events-note");
+        if (!note.dataset.defaultText)
+            note.dataset.defaultText = note.textContent;
+        if (permission.allowed !== false || !permission.user) {
+            note.textContent = note.dataset.defaultText;
+            return;
+        }
+        const user = permission.user;
+        const groups = user.groups || [];
+        if (user.id !== 0 && !EVENT_GROUPS.some(g => groups.includes(g)))
+            note.textContent = "The system bus delivers Event signals only to root and the adm and " +
+                               "systemd-journal groups (they name other users' processes); " + user.name +
+                               " is in neither and has no administrative access, so no event will appear here.";
+        else
+            note.textContent = note.dataset.defaultText;
     }
 
     function init() {
         $("fl-profile-form").addEventListener("submit", changeProfile);
         $("fl-alert-close").addEventListener("click", hideAlert);
 
-        client = cockpit.dbus(NAME, { bus: "system" });
+        // As root when the user turned on administrative access (polkit
+        // allows root), else as the user, whom the daemon's polkit check
+        // judges: Cockpit's convention for pages that change the system.
+        client = cockpit.dbus(NAME, { bus: "system", superuser: "try" });
         client.addEventListener("close", (ev, options) => {
             setText("fl-daemon-state", "Disconnected from the system bus: " + cockpit.message(options));
         });
@@ -251,7 +264,11 @@
             if (!cockpit.hidden)
                 refresh();
         }, POLL_MS);
-        explainEventVisibility();
+        // cockpit.permission() also reloads the page when administrative
+        // access is turned on or off, so that the bus client follows.
+        const permission = cockpit.permission({ admin: true });
+        permission.addEventListener("changed", () => explainEventVisibility(permission));
+        explainEventVisibility(permission);
     }
 
     document.addEventListener("DOMContentLoaded", init);

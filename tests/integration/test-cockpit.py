@@ -287,7 +287,7 @@ def test_change_refused(tap, f):
     tap.ok(f.wait_text('fl-profile', 'baseline'), 'after the refusal the page still follows the daemon (root set '
            'baseline)', f.text('fl-profile'))
     note = f.text('fl-events-note')
-    tap.ok('fltest-denied is in neither' in note, f'the page says why this user sees no events: {note!r}')
+    tap.ok('fltest-denied is in neither and has no administrative access' in note, f'the page says why this user sees no events: {note!r}')
     tap.ok(not f.page_errors(), 'no JavaScript exception in the browser', f.page_errors())
 
 
