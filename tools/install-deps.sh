@@ -9,7 +9,7 @@ build=(meson ninja-build pkg-config gcc libc6-dev clang llvm bpftool
 tests=(python3 util-linux mount systemd bpftool dbus-daemon python3-dbus python3-dbusmock python3-gi polkitd libxml2-utils
        qemu-system-x86 busybox-static xz-utils mandoc groff-base valgrind
        libclang-rt-14-dev
-       cockpit-ws cockpit-bridge cockpit-system chromium-headless-shell)
+       cockpit-ws cockpit-bridge cockpit-system chromium-headless-shell sudo)
 
 pkgs=("${build[@]}")
 [[ ${1:-} == --tests ]] && pkgs+=("${tests[@]}")

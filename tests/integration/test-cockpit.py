@@ -41,7 +41,8 @@ SCOPE_UNIT = 'fltest-scoped.service'
 
 # Passwords of throwaway accounts in a throwaway machine.
 USERS = {'fltest-allowed': (61001, ['adm'], 'allowed-Pw-61001'),
-         'fltest-denied': (61002, [], 'denied-Pw-61002')}
+         'fltest-denied': (61002, [], 'denied-Pw-61002'),
+         'fltest-admin': (61003, ['sudo'], 'admin-Pw-61003')}
 RULES = sysns.polkit_rule(ACTION, allowed=['fltest-allowed'], refused=['fltest-denied'])
 
 # DOM reads, evaluated in the page's frame.
@@ -49,6 +50,10 @@ JS_TEXT = 'document.getElementById({!r}).textContent'
 JS_EVENT_ROWS = '''Array.from(document.querySelectorAll("#fl-events tbody tr")).map(tr => ({
     file: tr.dataset.fileName, action: tr.dataset.action,
     cells: Array.from(tr.cells).map(td => td.textContent)}))'''
+# The middle of the visible button whose text is {}, or null.
+JS_BUTTON = '''(() => {{ const b = Array.from(document.querySelectorAll("button"))
+    .find(b => b.textContent.trim() == {!r} && b.offsetParent); if (!b) return null;
+    const r = b.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()'''
 JS_PAIRS = '''Array.from(document.querySelectorAll("#{} tbody tr")).map(tr =>
     Array.from(tr.cells).map(td => td.textContent))'''
 
@@ -61,9 +66,10 @@ class Machine:
 
     def __init__(self, tap):
         self.tap = tap
-        tap.require(os.path.exists('/usr/share/cockpit/base1/manifest.json') and os.path.exists(CHROMIUM),
-                    'precondition: cockpit-ws, cockpit-bridge, cockpit-system and chromium-headless-shell are '
-                    'installed', 'run tools/install-deps.sh --tests')
+        tap.require(os.path.exists('/usr/share/cockpit/base1/manifest.json') and os.path.exists(CHROMIUM) and
+                    shutil.which('sudo'),
+                    'precondition: cockpit-ws, cockpit-bridge, cockpit-system, chromium-headless-shell and sudo '
+                    'are installed', 'run tools/install-deps.sh --tests')
         t0 = time.monotonic()
         self.m, self.dest = flmachine.boot_installed(
                 tap, 'cockpit', {u: {'uid': uid, 'groups': groups, 'home': f'/home/{u}'}
@@ -288,6 +294,43 @@ def test_change_refused(tap, f):
            'baseline)', f.text('fl-profile'))
     note = f.text('fl-events-note')
     tap.ok('fltest-denied is in neither and has no administrative access' in note, f'the page says why this user sees no events: {note!r}')
+    tap.ok(not f.page_errors(), 'no JavaScript exception in the browser', f.page_errors())
+
+
+def test_change_as_administrator(tap, f):
+    """An administrator no polkit rule names (group sudo, not adm) turns on
+    Cockpit's administrative access (sudo with the login password): the
+    page then talks to the daemon as root, changes the profile and sees
+    every event."""
+    f.start_browser()
+    f.login('fltest-admin')
+    page = f.page
+    box = page.wait_for(JS_BUTTON.format('Limited access'), timeout=20)
+    tap.require(box, 'the shell offers administrative access ("Limited access")')
+    page.click(*box)
+    tap.require(page.wait_for('!!document.querySelector("input[type=password]")?.offsetParent'),
+                'it asks for the password', page.evaluate('document.body.innerText.slice(-800)'))
+    page.evaluate('document.querySelector("input[type=password]").focus()')
+    page.type_text(USERS['fltest-admin'][2])
+    page.click(*page.wait_for(JS_BUTTON.format('Authenticate')))
+    tap.require(page.wait_for(JS_BUTTON.format('Administrative access'), timeout=30),
+                'sudo accepts it: "Administrative access"', page.evaluate('document.body.innerText.slice(-800)'))
+    f.open_page()
+    f.wait_text('fl-profile', 'allow')
+    alert = f.change_profile('restricted')
+    tap.ok(alert and 'fl-alert-success' in alert, f'the page changes the profile: {alert!r}')
+    tap.ok(f.prop('Profile') == 'restricted', 'the daemon enforces restricted')
+    r = f.run(['journalctl', '-o', 'cat', '-t', 'filelesslock', 'FILELESS_CALLER_UID=0',
+               'FILELESS_PROFILE=restricted', 'FILELESS_OLD_PROFILE=allow'])
+    tap.ok(r.stdout.strip() != '', 'the daemon logged the change as root\'s (the privileged bridge)',
+           r.stdout + r.stderr)
+    result = f.exec_memfd('fltest-cockpit-admin')
+    row = f.page.wait_for(f'({JS_EVENT_ROWS}).find(r => r.file == "memfd:fltest-cockpit-admin")', f.ctx)
+    tap.ok(result == 'killed' and row and row['action'] == 'killed',
+           f'a user outside adm sees the events with administrative access ({result})', row)
+    tap.ok(f.text('fl-events-note').startswith('Fileless executions and mappings from now on'),
+           f'and the page does not say otherwise: {f.text("fl-events-note")!r}')
+    f.shot('change-admin')
     tap.ok(not f.page_errors(), 'no JavaScript exception in the browser', f.page_errors())
 
 
