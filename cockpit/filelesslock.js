@@ -23,6 +23,7 @@
     // UnitProfiles, ...) come from the proxy, which follows PropertiesChanged.
     const POLLED = ["FilelessExecutions", "Blocked", "EventsLost", "EventsSuppressed", "Pinned", "Posture"];
     const POLL_MS = 2000;
+    const REFRESH_SOON_MS = 250;
     // Who receives Event signals (dbus/org.bpflock.Fileless1.conf).
     const EVENT_GROUPS = ["adm", "systemd-journal"];
 
@@ -115,6 +116,17 @@
         render();
     }
 
+    // The proxy's copy of POLLED is the one it read at the start: never
+    // let it overwrite fresher values.
+    function mergeFromProxy() {
+        const props = {};
+        for (const key in proxy.data) {
+            if (!POLLED.includes(key))
+                props[key] = proxy.data[key];
+        }
+        merge(props);
+    }
+
     // GetAll answers with variants ({t, v}); only POLLED are taken.
     function refresh() {
         return client.call(PATH, PROPERTIES, "GetAll", [IFACE], { type: "s" })
@@ -130,6 +142,18 @@
                 .catch(ex => {
                     setText("fl-daemon-state", "filelesslockd does not answer: " + (ex.message || cockpit.message(ex)));
                 });
+    }
+
+    // At most one read per REFRESH_SOON_MS, however many events arrive.
+    let refreshPending = false;
+    function refreshSoon() {
+        if (refreshPending)
+            return;
+        refreshPending = true;
+        window.setTimeout(() => {
+            refreshPending = false;
+            refresh();
+        }, REFRESH_SOON_MS);
     }
 
     function variantValue(event, key) {
@@ -166,7 +190,7 @@
             body.deleteRow(body.rows.length - 1);
         $("fl-events-empty").hidden = true;
         // The counters moved with this event.
-        refresh();
+        refreshSoon();
     }
 
     function describeError(ex) {
@@ -247,17 +271,17 @@
         });
 
         proxy = client.proxy(IFACE, PATH);
-        proxy.addEventListener("changed", () => merge(proxy.data));
+        proxy.addEventListener("changed", mergeFromProxy);
         proxy.wait().then(() => {
             if (proxy.valid)
-                merge(proxy.data);
+                mergeFromProxy();
         });
 
         client.subscribe({ path: PATH, interface: IFACE, member: "Event" },
                          (path, iface, signal, args) => addEvent(args[0]));
         // Posture only invalidates: read it again, and the counters.
         client.subscribe({ path: PATH, interface: PROPERTIES, member: "PropertiesChanged" },
-                         () => refresh());
+                         refreshSoon);
 
         refresh();
         window.setInterval(() => {
