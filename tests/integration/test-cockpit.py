@@ -118,14 +118,14 @@ class Machine:
             return subprocess.Popen(full, env=env, pass_fds=fds, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, cwd='/')
         argv = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-                '--user-data-dir=/tmp/fltest-chromium', '--window-size=1280,1000', '--hide-scrollbars',
+                '--user-data-dir=/tmp/fltest-chromium', '--window-size=1280,1400', '--hide-scrollbars',
                 '--lang=en-US', 'about:blank']
         t0 = time.monotonic()
         self.browser = cdp.Browser(popen_for, argv)
         on_exit(self.close_browser)
         self.tap.note(f'{self.browser.version.get("product")} started in {time.monotonic() - t0:.1f} s')
         self.page = self.browser.page()
-        self.page.set_viewport(1280, 1000)
+        self.page.set_viewport(1280, 1400)
         self.tap.logs_on_failure.append(lambda: ('the browser console', '\n'.join(self.page.console_messages())))
         return self.page
 
