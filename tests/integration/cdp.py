@@ -95,6 +95,9 @@ class Browser:
         return Page(self, sid)
 
     def close(self):
+        """Asks the browser to quit (kills it after 5 s); idempotent."""
+        if self._cmd_w is None:
+            return
         if self.proc.poll() is None:
             try:
                 self.send('Browser.close', timeout=5)
@@ -106,10 +109,9 @@ class Browser:
                 self.proc.kill()
                 self.proc.wait()
         for fd in (self._cmd_w, self._resp_r):
-            try:
+            if fd is not None:
                 os.close(fd)
-            except OSError:
-                pass
+        self._cmd_w = self._resp_r = None
 
 
 class Page:

@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -112,31 +113,27 @@ class Machine:
     def start_browser(self):
         """Debian's headless Chromium inside the machine (its network
         namespace reaches cockpit-ws on 127.0.0.1), as root with no
-        sandbox: it visits nothing but this machine's Cockpit."""
+        sandbox: it visits nothing but this machine's Cockpit. Its own
+        log goes to a file (a pipe nobody reads would fill and stop it)."""
+        log = tempfile.NamedTemporaryFile(prefix='fl-chromium-', suffix='.log')
+        on_exit(log.close)
+
         def popen_for(argv, fds):
             full, env = self.m.command(argv)
-            return subprocess.Popen(full, env=env, pass_fds=fds, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, cwd='/')
+            return subprocess.Popen(full, env=env, pass_fds=fds, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True, cwd='/')
         argv = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
                 '--user-data-dir=/tmp/fltest-chromium', '--window-size=1280,1400', '--hide-scrollbars',
                 '--lang=en-US', 'about:blank']
         t0 = time.monotonic()
         self.browser = cdp.Browser(popen_for, argv)
-        on_exit(self.close_browser)
+        on_exit(self.browser.close)
         self.tap.note(f'{self.browser.version.get("product")} started in {time.monotonic() - t0:.1f} s')
         self.page = self.browser.page()
         self.page.set_viewport(1280, 1400)
         self.tap.logs_on_failure.append(lambda: ('the browser console', '\n'.join(self.page.console_messages())))
+        self.tap.logs_on_failure.append(lambda: ('the browser\'s own log', open(log.name, errors='replace').read()))
         return self.page
-
-    def close_browser(self):
-        if self.browser is not None:
-            self.browser.close()
-            err = self.browser.proc.stderr.read().decode(errors='replace') if self.browser.proc.stderr else ''
-            self.browser.proc.stderr and self.browser.proc.stderr.close()
-            self.browser = None
-            return err
-        return ''
 
     def login(self, user):
         """Cockpit's own login form, filled and submitted with real key
