@@ -9,7 +9,7 @@
 #include <linux/types.h>
 #endif
 
-#define FL_ABI_VERSION 2U
+#define FL_ABI_VERSION 3U
 
 #define FL_COMM_LEN 16
 #define FL_NAME_LEN 256

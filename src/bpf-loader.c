@@ -237,11 +237,8 @@ static int lsm_active(char **ret_reason) {
                 return 0;
         }
         buf[strcspn(buf, "\n")] = 0;
-        for (const char *p = buf; *p; p += strspn(p, ","))
-                if (strncmp(p, "bpf", 3) == 0 && (p[3] == ',' || p[3] == 0))
-                        return 1;
-                else
-                        p += strcspn(p, ",");
+        if (comma_list_has(buf, "bpf"))
+                return 1;
         (void) asprintf(ret_reason, "the BPF LSM is not active (the kernel's active LSMs are %s)", buf);
         return 0;
 }

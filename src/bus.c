@@ -73,17 +73,16 @@ static int property_get_unit_profiles(sd_bus *bus, const char *path, const char 
 static int property_get_posture(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        PostureItem *v;
-        size_t n;
+        Posture p;
         int r;
 
-        r = posture_read(backend_to_string(m->bpf->backend), m->unseen, &v, &n);
+        r = posture_read(m, &p);
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(reply, 'a', "(ss)");
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = sd_bus_message_append(reply, "(ss)", v[i].item, v[i].value);
-        posture_free(v, n);
+        for (size_t i = 0; r >= 0 && i < p.n; i++)
+                r = sd_bus_message_append(reply, "(ss)", p.v[i].item, p.v[i].value);
+        posture_done(&p);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 

@@ -34,7 +34,7 @@ void property_set_done(PropertySet *p) {
         *p = (PropertySet) {};
 }
 
-static int read_pairs(sd_bus_message *m, Property *p) {
+int property_read_pairs(sd_bus_message *m, Property *p) {
         const char *a, *b;
         int r;
 
@@ -64,7 +64,7 @@ static int read_variant(sd_bus_message *m, const char *contents, Property *p) {
         int b = 0, r;
 
         if (streq(contents, "a(ss)"))
-                return read_pairs(m, p);
+                return property_read_pairs(m, p);
 
         switch (strlen(contents) == 1 ? contents[0] : 0) {
         case 's':
@@ -205,6 +205,34 @@ void print_property_set_json(const PropertySet *set) {
                         fputs("null", stdout);
         }
         fputs("}\n", stdout);
+        fflush(stdout);
+}
+
+void print_pairs(const Property *p) {
+        int width = 0;
+
+        if (arg_json) {
+                fputc('{', stdout);
+                for (size_t j = 0; j < p->n_pairs; j++) {
+                        if (j > 0)
+                                fputc(',', stdout);
+                        json_string(stdout, p->pairs[2 * j]);
+                        fputc(':', stdout);
+                        json_string(stdout, p->pairs[2 * j + 1]);
+                }
+                fputs("}\n", stdout);
+                fflush(stdout);
+                return;
+        }
+        for (size_t j = 0; j < p->n_pairs; j++)
+                width = MAX(width, (int) strlen(p->pairs[2 * j]));
+        for (size_t j = 0; j < p->n_pairs; j++) {
+                _cleanup_free_ char *key = escape_display(p->pairs[2 * j]);
+
+                printf("%*s: ", width, key ?: "?");
+                print_display(p->pairs[2 * j + 1]);
+                fputc('\n', stdout);
+        }
         fflush(stdout);
 }
 

@@ -33,11 +33,17 @@ typedef struct PropertySet {
 
 void property_set_done(PropertySet *p);
 int property_set_read(sd_bus_message *m, PropertySet *ret);
+/* An a(ss) the message is positioned on, into P (VALUE_PAIRS). */
+int property_read_pairs(sd_bus_message *m, Property *p);
 const Property *property_get(const PropertySet *p, const char *key);
 
 void print_property_set_json(const PropertySet *p);
 /* One line per property, "Label: value". */
 void print_property_row(const PropertySet *p, const char *label, const char *key, int width);
+
+/* An a(ss) as "key: value" lines aligned on the colon, or with --json as one
+ * JSON object. */
+void print_pairs(const Property *p);
 
 /* An event as one JSON object (the D-Bus keys of event_field_table[]) or one
  * line for a human; either way one line, flushed at once. */

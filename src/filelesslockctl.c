@@ -126,6 +126,29 @@ static int verb_status(sd_bus *bus, _unused_ char **args) {
         return 0;
 }
 
+/* The Posture property alone: what on this machine affects fileless
+ * execution, as the daemon sees it. */
+static int verb_posture(sd_bus *bus, _unused_ char **args) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(property_set_done) PropertySet set = {};
+        Property *p;
+        int r;
+
+        r = sd_bus_get_property(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "Posture", &error, &reply, "a(ss)");
+        if (r < 0)
+                return bus_call_failed(&error, r, "read the posture");
+        set.v = p = new0(Property, 1);
+        if (!p)
+                return log_oom();
+        set.n = 1;
+        r = property_read_pairs(reply, p);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the posture: %m");
+        print_pairs(p);
+        return 0;
+}
+
 static int verb_set_profile(sd_bus *bus, char **args) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
@@ -219,6 +242,9 @@ static void help(void) {
                "\n"
                "Commands:\n"
                "  status                 Show profile, backend and counters (default)\n"
+               "  posture                What else on this machine affects fileless execution:\n"
+               "                         vm.memfd_noexec, noexec mounts, the BPF LSM, what the\n"
+               "                         backend cannot see, trusted executables, unit scopes\n"
                "  set-profile PROFILE    Set the profile: " PROFILE_VALID_NAMES "\n"
                "                         (with --unit=, of one unit or slice; \"\" removes it)\n"
                "  monitor                Print events as they happen, until SIGINT/SIGTERM\n"
@@ -230,7 +256,8 @@ static void help(void) {
                "  -h --help              Show this help\n"
                "     --version           Show package version\n"
                "     --no-ask-password   Do not ask for a password (set-profile)\n"
-               "     --json              One JSON object per line (status, monitor, events)\n"
+               "     --json              One JSON object per line (status, posture, monitor,\n"
+               "                         events)\n"
                "     --unit=UNIT         set-profile: the profile of UNIT's processes\n"
                "     --since=TIME        events: since \"YYYY-MM-DD HH:MM:SS\" or \"-30s\",\n"
                "                         \"-5min\", \"-1h\", \"-2d\" (that long ago)\n"
@@ -386,6 +413,7 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
         { "status", 0, true, false, verb_status },
+        { "posture", 0, true, false, verb_posture },
         { "set-profile", 1, false, false, verb_set_profile },
         { "monitor", 0, true, false, verb_monitor },
         { "events", 0, true, true, verb_events },

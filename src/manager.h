@@ -76,6 +76,9 @@ int manager_trust_check(const Settings *s); /* before the kernel is touched: a b
 int manager_trust_start(Manager *m);
 int manager_trust_reload(Manager *m, const Settings *s);
 void manager_trust_done(Manager *m);
+/* Each trusted path and whether a file is trusted under it now, or "none";
+ * NULL when out of memory. For the posture. */
+char *manager_trust_describe(Manager *m);
 
 /* manager-events.c: the ring buffer, the journal and the Event signals. */
 int manager_events_start(Manager *m);

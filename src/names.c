@@ -109,3 +109,14 @@ bool unit_name_is_scope(const char *s) {
                         return true;
         return false;
 }
+
+bool comma_list_has(const char *list, const char *word) {
+        size_t len = strlen(word);
+
+        for (const char *p = list; *p; p += strspn(p, ","))
+                if (strncmp(p, word, len) == 0 && (p[len] == ',' || p[len] == 0))
+                        return true;
+                else
+                        p += strcspn(p, ",");
+        return false;
+}

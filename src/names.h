@@ -35,4 +35,8 @@ const char *op_to_string(int op);
  * letters, digits and ":-_.@\\", at most 255 characters in all; a template
  * (foo@.service) has no processes. */
 bool unit_name_is_scope(const char *s);
+
+/* Whether the comma-separated LIST (mount options, the kernel's LSM list)
+ * holds WORD as one of its items. */
+bool comma_list_has(const char *list, const char *word);
 #define SCOPE_UNIT_SUFFIXES ".service, .socket, .mount, .swap, .slice, .scope"

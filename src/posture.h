@@ -3,13 +3,22 @@
 
 #include <stddef.h>
 
+#include "manager.h"
+
 typedef struct PostureItem {
-        const char *item;
-        char *value;
+        char *item;
+        char *value; /* its state first ("noexec", "exec", "active", "0", ...), then why, in parentheses */
 } PostureItem;
 
-/* The backend in force and what it cannot see, whether the BPF LSM is
- * active, vm.memfd_noexec, and whether /dev/shm, /tmp and the mounts below /run/user are
- * mounted noexec. */
-int posture_read(const char *backend, const char *unseen, PostureItem **ret, size_t *ret_n);
-void posture_free(PostureItem *v, size_t n);
+typedef struct Posture {
+        PostureItem *v;
+        size_t n;
+} Posture;
+
+/* What on this machine affects fileless execution, read when asked, never
+ * changed: the backend in force, why, what it cannot see and how it blocks;
+ * whether the BPF LSM is active; vm.memfd_noexec; whether /dev/shm, /tmp and
+ * each mount below /run/user is mounted noexec; the trusted executables and
+ * the unit scopes. */
+int posture_read(Manager *m, Posture *ret);
+void posture_done(Posture *p);

@@ -451,12 +451,13 @@ def cgroup2_dir():
     return None
 
 
-def fl_exec(kind, via, script=False, name=None, directory=None, prefix=(), cgroup=None, creds=False):
+def fl_exec(kind, via, script=False, name=None, directory=None, prefix=(), cgroup=None, creds=False, comm=None):
     """Runs one experiment; returns the dict fl-exec printed (plus 'rc').
     With CGROUP (a cgroup2 directory), fl-exec runs in that cgroup. With
     CREDS, also 'parent_pid' and 'child_pid': the pids of fl-exec and of its
     child as this process's pid namespace sees them, told by the kernel
-    (SO_PASSCRED), whatever pid namespace PREFIX puts them in."""
+    (SO_PASSCRED), whatever pid namespace PREFIX puts them in. With COMM,
+    the child names itself so (PR_SET_NAME) before its exec."""
     cmd = [*prefix, FL_EXEC]
     if script:
         cmd.append('--script')
@@ -464,6 +465,8 @@ def fl_exec(kind, via, script=False, name=None, directory=None, prefix=(), cgrou
         cmd += ['--name', name]
     if directory:
         cmd += ['--dir', directory]
+    if comm:
+        cmd += ['--comm', comm]
     pass_fds = ()
     if creds:
         rx, tx = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -404,22 +404,65 @@ def test_no_daemon(tap, f):
 
 
 def test_posture(tap, f):
-    """Posture: what else affects fileless execution, as the machine has it."""
+    """Posture: what else affects fileless execution, as the machine has it
+    (integration-posture-* changes each item under the shipped unit)."""
     posture = {str(k): str(v) for k, v in f.get('Posture')}
-    tap.ok(posture.get('backend') == f.get('Backend') and 'backend cannot see' in posture,
-           'Posture names the backend and what it cannot see', posture)
+    tap.ok(posture.get('backend') == f.get('Backend') and 'backend cannot see' in posture and
+           'backend chosen' in posture and 'blocking' in posture,
+           'Posture names the backend, why, what it cannot see and how it blocks', posture)
     with open('/proc/1/mountinfo') as fh:
-        shm = [l.split()[5] for l in fh if l.split()[4] == '/dev/shm']
-    want = 'not a mount point' if not shm else 'noexec' if 'noexec' in shm[-1].split(',') else 'exec allowed'
-    tap.ok(posture.get('/dev/shm') == want, f'/dev/shm: {want}, as /proc/1/mountinfo says', posture)
+        mounts = [l.split() for l in fh]
+    for path in ('/dev/shm', '/tmp'):
+        # The last of the mounts whose mount point is the longest prefix.
+        best = None
+        for m in mounts:
+            if (m[4] == '/' or path == m[4] or path.startswith(m[4] + '/')) and \
+                    (best is None or len(m[4]) >= len(best[4])):
+                best = m
+        if best is None:
+            want = 'unknown (no mount holds it)'
+        else:
+            state, fstype = 'noexec' if 'noexec' in best[5].split(',') else 'exec', best[best.index('-') + 1]
+            want = f'{state} ({fstype} mounted there)' if best[4] == path else \
+                f'{state} (no mount of its own: on {best[4]}, {fstype})'
+        tap.ok(posture.get(path) == want, f'{path}: {want}, as /proc/1/mountinfo says', posture)
     try:
         memfd = open('/proc/sys/vm/memfd_noexec').read().strip()
     except OSError:
         memfd = None
-    tap.ok(posture.get('vm.memfd_noexec') == memfd if memfd is not None else
-           posture.get('vm.memfd_noexec', '').startswith('absent'), 'vm.memfd_noexec as /proc/sys says', posture)
+    got = posture.get('vm.memfd_noexec', '')
+    tap.ok(got.startswith(f'{memfd} (') and got.endswith('read from /proc/sys/vm/memfd_noexec)')
+           if memfd is not None else got.startswith('absent'), 'vm.memfd_noexec as /proc/sys says', posture)
+    # The host has no securityfs mounted and runs the tracepoint backend; the
+    # guests vm-6.12-lsm-posture (BPF LSM active, backend lsm) and
+    # vm-6.12-fmod_ret-posture (left out of lsm=) give the other answers.
+    try:
+        with open('/sys/kernel/security/lsm') as fh:
+            lsm = fh.read().strip()
+    except OSError:
+        lsm = None
+    backend, got = f.get('Backend'), posture.get('BPF LSM', '')
+    if lsm is None:
+        tap.ok(got.startswith('unknown (cannot read /sys/kernel/security/lsm'), 'BPF LSM: unknown without securityfs',
+               got)
+    else:
+        state = 'active' if 'bpf' in lsm.split(',') else 'not active'
+        tap.ok(got.startswith(f'{state} (lsm={lsm}') and
+               ('not used by the backend in force' in got) == (state == 'active' and backend != 'lsm'),
+               f'BPF LSM: {state} as the kernel lists it, used by backend {backend} or not', got)
+    blocking = 'SIGKILL' if backend == 'tracepoint' else 'EPERM'
+    tap.ok(posture.get('blocking', '').startswith(blocking) and
+           posture.get('backend cannot see', '').startswith('none (') == (backend != 'tracepoint'),
+           f'backend {backend}: blocking by {blocking}, and what it cannot see', posture)
     out = ctl('status', env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=f.address)).stdout
     tap.ok('Posture: ' in out and '/dev/shm: ' in out, 'filelesslockctl status shows the posture', out)
+    r = ctl('posture', '--json', env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=f.address))
+    try:
+        got = json.loads(r.stdout)
+    except ValueError:
+        got = None
+    tap.ok(r.returncode == 0 and got == {str(k): str(v) for k, v in f.get('Posture')},
+           'filelesslockctl posture --json: the property as one object', r.stdout + r.stderr)
 
 
 def test_measure_hooks(tap, f):

@@ -118,6 +118,7 @@ typedef struct Experiment {
         bool script;
         const char *name;
         const char *dir;
+        const char *comm;       /* --comm: the child's name before its exec, or NULL */
 
         /* The payload fd is never close-on-exec (no MFD_CLOEXEC; shm_open()'s O_CLOEXEC
          * is dropped by reopen_readonly()): a #! script reached through an fd path is
@@ -549,6 +550,12 @@ static _Noreturn void child_exec(const Experiment *e, const char *path, int errp
 
         send_cred(e, "child");
 
+        if (e->comm && prctl(PR_SET_NAME, e->comm) < 0) {
+                r = errno;
+                (void) !write(errpipe, &r, sizeof(r));
+                _exit(CHILD_EXEC_FAILED);
+        }
+
         switch (e->via) {
         case VIA_EXECVEAT:
                 syscall(SYS_execveat, e->fd, "", argv, environ, AT_EMPTY_PATH);
@@ -771,14 +778,16 @@ static void print_outcome(const Experiment *e, const Outcome *o, const char *fil
 }
 
 static void help(FILE *f) {
-        fputs("Usage: fl-exec [--script] [--name NAME] [--dir DIR] [--cred-fd FD] KIND VIA\n"
+        fputs("Usage: fl-exec [--script] [--name NAME] [--dir DIR] [--comm COMM] [--cred-fd FD] KIND VIA\n"
               "\n"
               "Perform one fileless exec experiment in a child and report the outcome.\n"
               "\n"
               "  --script      execute \"#!/bin/sh\\nexit 42\\n\" instead of a copy of /bin/sh\n"
-              "  --name NAME   name of the memfd, shm object or file (default fl-exec-<pid>)\n"
+              "  --name NAME   name of the memfd, shm object or file (default fl-exec-<pid>;\n"
+              "                a memfd's may hold '/', as runc's runc_cloned:/proc/self/exe)\n"
               "  --dir DIR     directory for tmpfile, tmpfile-linked, deleted, tmp-linked\n"
               "                and ordinary --script (default /tmp)\n"
+              "  --comm COMM   the child names itself COMM (PR_SET_NAME) before its exec\n"
               "  --cred-fd FD  send one datagram \"parent\" from this process and one \"child\"\n"
               "                from the child before its exec on the socket FD (the receiver's\n"
               "                SO_PASSCRED then tells their pids in its own pid namespace)\n"
@@ -805,7 +814,7 @@ static int usage_error(const char *fmt, ...) {
         va_start(ap, fmt);
         vfprintf(stderr, fmt, ap);
         va_end(ap);
-        fputs("\nUsage: fl-exec [--script] [--name NAME] [--dir DIR] [--cred-fd FD] KIND VIA\n", stderr);
+        fputs("\nUsage: fl-exec [--script] [--name NAME] [--dir DIR] [--comm COMM] [--cred-fd FD] KIND VIA\n", stderr);
         return -EINVAL;
 }
 
@@ -814,6 +823,7 @@ static int parse_argv(int argc, char *argv[], Experiment *e) {
                 { "script", no_argument,       NULL, 's' },
                 { "name",   required_argument, NULL, 'n' },
                 { "dir",    required_argument, NULL, 'd' },
+                { "comm",   required_argument, NULL, 'C' },
                 { "cred-fd", required_argument, NULL, 'c' },
                 { "help",   no_argument,       NULL, 'h' },
                 {}
@@ -830,6 +840,9 @@ static int parse_argv(int argc, char *argv[], Experiment *e) {
                         break;
                 case 'd':
                         e->dir = optarg;
+                        break;
+                case 'C':
+                        e->comm = optarg;
                         break;
                 case 'c': {
                         char *end;
@@ -871,8 +884,12 @@ static int parse_argv(int argc, char *argv[], Experiment *e) {
         if (e->kind == KIND_MEMFD_HUGETLB && !e->script)
                 return usage_error("KIND 'memfd-hugetlb' requires --script");
 
-        if (e->name && (e->name[0] == '\0' || strchr(e->name, '/') || strlen(e->name) > 200))
-                return usage_error("invalid --name '%s' (1-200 characters, no '/')", e->name);
+        /* Other kinds make a path of the name; a memfd's is only a label. */
+        if (e->name && (e->name[0] == '\0' || strlen(e->name) > 200 ||
+                        (strchr(e->name, '/') && e->kind != KIND_MEMFD && e->kind != KIND_MEMFD_HUGETLB)))
+                return usage_error("invalid --name '%s' (1-200 characters, no '/' but for a memfd)", e->name);
+        if (e->comm && (e->comm[0] == '\0' || strlen(e->comm) > 15))
+                return usage_error("invalid --comm '%s' (1-15 characters)", e->comm);
         if (e->dir && e->dir[0] == '\0')
                 return usage_error("invalid --dir ''");
 

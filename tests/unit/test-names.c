@@ -251,6 +251,19 @@ static void test_unit_name_is_scope_length(void) {
         assert_scope(name, false);
 }
 
+/* The kernel's LSM list and mount options: an item, never a part of one. */
+static void test_comma_list_has(void) {
+        ASSERT_TRUE(comma_list_has("lockdown,capability,landlock,bpf", "bpf"));
+        ASSERT_TRUE(comma_list_has("bpf", "bpf"));
+        ASSERT_TRUE(comma_list_has("bpf,yama", "bpf"));
+        ASSERT_TRUE(comma_list_has("rw,nosuid,nodev,noexec,relatime", "noexec"));
+        ASSERT_TRUE(comma_list_has(",,noexec,", "noexec"));
+        ASSERT_FALSE(comma_list_has("lockdown,capability,landlock,yama,apparmor", "bpf"));
+        ASSERT_FALSE(comma_list_has("bpfx,xbpf,bp", "bpf"));
+        ASSERT_FALSE(comma_list_has("rw,nosuid,exec", "noexec"));
+        ASSERT_FALSE(comma_list_has("", "bpf"));
+}
+
 int main(int argc, char **argv) {
         test_setup(argc, argv);
         TEST(test_profile_from_string);
@@ -266,5 +279,6 @@ int main(int argc, char **argv) {
         TEST(test_unit_name_is_scope_suffixes);
         TEST(test_unit_name_is_scope_chars);
         TEST(test_unit_name_is_scope_length);
+        TEST(test_comma_list_has);
         return test_finish();
 }
