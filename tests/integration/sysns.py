@@ -308,6 +308,20 @@ def _add_accounts(files, users):
                         raise SysnsError(f'group {g} does not exist')
 
 
+def polkit_rule(action, allowed=(), refused=()):
+    """A polkit rules.d file (JavaScript) that decides ACTION by user name:
+    YES for the users in ALLOWED, NO for those in REFUSED, the action's
+    defaults for everybody else."""
+    lines = [f'polkit.addRule(function(action, subject) {{',
+             f'    if (action.id != "{action}")',
+             '        return polkit.Result.NOT_HANDLED;']
+    for users, result in ((allowed, 'YES'), (refused, 'NO')):
+        for u in users:
+            lines += [f'    if (subject.user == "{u}")', f'        return polkit.Result.{result};']
+    lines += ['    return polkit.Result.NOT_HANDLED;', '});', '']
+    return '\n'.join(lines)
+
+
 def proc_stat(pid):
     """The fields of /proc/PID/stat after the command name (state first), or
     None if the process is gone."""

@@ -17,47 +17,28 @@ names them). tests/meson.build registers each as integration-service-CASE."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'e2e'))
 
+import flmachine  # noqa: E402
 import sysns  # noqa: E402
 from fltest import MSG_EXEC, MSG_PROFILE_CHANGED, MESSAGE_IDS, on_exit, run_cases  # noqa: E402
 
-BUILD = os.environ['FL_BUILD_DIR']
-FL_EXEC = os.environ['FL_EXEC']
 NAME = 'org.bpflock.Fileless1'
 PATH = '/org/bpflock/Fileless1'
 UNIT = 'filelesslockd.service'
 ACTION = 'org.bpflock.fileless1.set-profile'
-IN_FL_EXEC = '/usr/local/libexec/fl-exec'
+IN_FL_EXEC = flmachine.IN_FL_EXEC
 PIN = '/sys/fs/bpf/bpflock/filelesslock'
 
 # One user polkit allows, one it refuses outright, one it would ask for the
 # administrator's password (the action's default, auth_admin_keep).
 USERS = {'fltest-allowed': 61001, 'fltest-denied': 61002, 'fltest-other': 61003}
-RULES = f'''// Written by test-service.py
-polkit.addRule(function(action, subject) {{
-    if (action.id != "{ACTION}")
-        return polkit.Result.NOT_HANDLED;
-    if (subject.user == "fltest-allowed")
-        return polkit.Result.YES;
-    if (subject.user == "fltest-denied")
-        return polkit.Result.NO;
-    return polkit.Result.NOT_HANDLED;
-}});
-'''
-
-def install(dest):
-    p = subprocess.run(['meson', 'install', '-C', BUILD, '--no-rebuild', '--quiet', '--destdir', dest],
-                       capture_output=True, text=True)
-    return p
-
+RULES = sysns.polkit_rule(ACTION, allowed=['fltest-allowed'], refused=['fltest-denied'])
 
 EXPECTED_FILES = ['usr/sbin/filelesslockd', 'usr/bin/filelesslockctl',
                   'usr/lib/systemd/system/filelesslockd.service',
@@ -77,28 +58,9 @@ class Machine:
 
     def __init__(self, tap):
         self.tap = tap
-        tap.require(os.environ.get('FL_PREFIX', '/usr') == '/usr', 'the build is configured with --prefix=/usr',
-                    f'prefix is {os.environ.get("FL_PREFIX")}: dbus-daemon and polkitd read only /usr/share '
-                    '(tools/run-tests.sh configures build-tests with --prefix=/usr)')
-        tmp = tempfile.mkdtemp(prefix='fl-service-')
-        on_exit(lambda: shutil.rmtree(tmp, ignore_errors=True))
-        self.dest = os.path.join(tmp, 'dest')
-        p = install(self.dest)
-        tap.require(p.returncode == 0, 'meson install --destdir succeeds', p.stdout + p.stderr)
-
-        # The test's own tools, beside the installed project.
-        os.makedirs(os.path.join(self.dest, 'usr/local/libexec'), exist_ok=True)
-        shutil.copy(FL_EXEC, os.path.join(self.dest, IN_FL_EXEC.lstrip('/')))
-        extra = {'/etc/polkit-1/rules.d/50-fltest.rules': RULES,
-                 '/etc/filelesslock/filelesslockd.conf.d/50-fltest.conf': '[Fileless]\nProfile=allow\n'}
-        self.m = sysns.Machine(destdir=self.dest, extra_files=extra)
-        on_exit(self.m.shutdown)
-        for user, uid in USERS.items():
-            self.m.add_user(user, uid)
-        t0 = time.monotonic()
-        self.m.boot(timeout=60)
-        tap.note(f'machine booted in {time.monotonic() - t0:.1f} s')
-        tap.diag_on_failure.append(self.m.diagnostics)
+        self.m, self.dest = flmachine.boot_installed(
+                tap, 'service', {u: {'uid': uid} for u, uid in USERS.items()},
+                {'/etc/polkit-1/rules.d/50-fltest.rules': RULES})
         tap.logs_on_failure.append(lambda: (f'journal of {UNIT} in the machine', self.m.journal(unit=UNIT)))
         # What the package's post-install step does (test_catalog checks it).
         r = self.run(['journalctl', '--update-catalog'])
