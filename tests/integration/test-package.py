@@ -58,6 +58,8 @@ FL_EXEC = os.environ['FL_EXEC']
 DEBDIR = os.path.join(BUILD, 'deb')
 UPGRADE_SUFFIX = '+fltest.upgrade1'
 PKG = 'filelesslock'
+COCKPIT_PKG = 'cockpit-filelesslock'
+DEB_KEYS = ('deb1', 'deb2', 'cockpit1', 'changes1')
 NAME = 'org.bpflock.Fileless1'
 OBJ = '/org/bpflock/Fileless1'
 UNIT = 'filelesslockd.service'
@@ -149,8 +151,10 @@ def add_changelog_entry(tree, version):
 
 
 class Debs:
-    """The two builds: .v1/.v2 (versions), .deb1/.deb2 (paths), .changes1,
-    .obj (the package's meson build directory), .note (how they came)."""
+    """The two builds: .v1/.v2 (versions), .deb1/.deb2 (paths of
+    filelesslock), .cockpit1 (cockpit-filelesslock of the first build),
+    .changes1, .obj (the package's meson build directory), .note (how they
+    came)."""
 
     def __init__(self, d):
         self.__dict__.update(d)
@@ -168,7 +172,7 @@ def build_debs():
         try:
             with open(stamp) as f:
                 info = json.load(f)
-            if info.get('digest') == digest and all(os.path.exists(info[k]) for k in ('deb1', 'deb2', 'changes1')):
+            if info.get('digest') == digest and all(os.path.exists(info[k]) for k in DEB_KEYS):
                 info['note'] = f'reused the .deb files in {DEBDIR} (built from the same sources)'
                 return Debs(info)
         except (OSError, ValueError, KeyError):
@@ -199,6 +203,7 @@ def build_debs():
         info = {'digest': digest, 'v1': v1, 'v2': v2,
                 'deb1': os.path.join(out, f'{PKG}_{v1}_{arch}.deb'),
                 'deb2': os.path.join(out, f'{PKG}_{v2}_{arch}.deb'),
+                'cockpit1': os.path.join(out, f'{COCKPIT_PKG}_{v1}_all.deb'),
                 'changes1': os.path.join(out, f'{PKG}_{v1}_{arch}.changes'),
                 'obj': os.path.join(tree, objs[0]) if objs else None,
                 'built': f'dpkg-buildpackage -us -uc -b: {v1} in {t1:.0f} s, {v2} (--no-pre-clean) in {t2:.0f} s'}
@@ -226,7 +231,7 @@ class Fixture:
         checked to hold nothing of the package yet."""
         tap = self.tap
         extra = {IN_FL_EXEC: (open(FL_EXEC, 'rb').read(), 0o755)}
-        for k in ('deb1', 'deb2'):
+        for k in ('deb1', 'deb2', 'cockpit1'):
             with open(getattr(self.debs, k), 'rb') as f:
                 extra[f'{IN_DEBS}/{os.path.basename(getattr(self.debs, k))}'] = (f.read(), 0o644)
         self.m = sysns.Machine(extra_files=extra)
@@ -265,12 +270,13 @@ class Fixture:
         self.tap.note(f'$ apt-get {" ".join(args)}   (exit {r.returncode})\n' + r.stdout + r.stderr)
         return r
 
-    def install(self, which='deb1', desc=None):
-        """apt-get install ./filelesslock_V_ARCH.deb; a precondition unless
-        DESC names it as a subtest."""
-        path = f'{IN_DEBS}/{os.path.basename(getattr(self.debs, which))}'
+    def install(self, which='deb1', desc=None, also=()):
+        """apt-get install ./filelesslock_V_ARCH.deb (and the .deb files of
+        ALSO, keys of Debs); a precondition unless DESC names it as a
+        subtest."""
+        path, *others = [f'{IN_DEBS}/{os.path.basename(getattr(self.debs, k))}' for k in (which, *also)]
         t0 = time.monotonic()
-        r = self.apt('install', path)
+        r = self.apt('install', path, *others)
         took = time.monotonic() - t0
         version = self.debs.v1 if which == 'deb1' else self.debs.v2
         ok = r.returncode == 0 and self.installed_version() == version
@@ -373,7 +379,7 @@ def test_build(tap, f):
     r = subprocess.run(['dpkg', '--compare-versions', d.v2, 'gt', d.v1])
     tap.ok(r.returncode == 0, f'the upgrade build\'s version {d.v2} is higher than {d.v1}')
     listing = {}
-    for k in ('deb1', 'deb2'):
+    for k in ('deb1', 'deb2', 'cockpit1'):
         r = subprocess.run(['dpkg-deb', '-c', getattr(d, k)], capture_output=True, text=True)
         listing[k] = {l.split()[-1].lstrip('.') for l in r.stdout.splitlines() if not l.startswith('d')}
         tap.ok(r.returncode == 0 and listing[k], f'dpkg-deb -c {os.path.basename(getattr(d, k))}', r.stderr)
@@ -392,8 +398,15 @@ def test_build(tap, f):
         planned = sorted(set(json.loads(r.stdout).values())) if r.returncode == 0 else []
     tap.require(len(planned) >= len(PACKAGE_FILES), 'meson introspect --installed of the package\'s build',
                 planned)
-    missing = [p for p in planned if p not in listing['deb1'] and p + '.gz' not in listing['deb1']]
-    tap.ok(not missing, f'all {len(planned)} files meson installs are in the package', missing)
+    both = listing['deb1'] | listing['cockpit1']
+    missing = [p for p in planned if p not in both and p + '.gz' not in both]
+    tap.ok(not missing, f'all {len(planned)} files meson installs are in the two packages', missing)
+    page = [p for p in planned if p.startswith('/usr/share/cockpit/')]
+    tap.ok(page and all(p in listing['cockpit1'] for p in page) and not (listing['deb1'] & set(page)),
+           f'the Cockpit page ({len(page)} files) is in {COCKPIT_PKG} alone', page)
+    r = subprocess.run(['dpkg-deb', '-f', d.cockpit1, 'Depends'], capture_output=True, text=True)
+    tap.ok('cockpit-bridge' in r.stdout and f'{PKG} (>= {d.v1})' in r.stdout,
+           f'{COCKPIT_PKG} Depends: {r.stdout.strip()}')
     want = PACKAGE_FILES + [f'/usr/share/man/man{s}/{p}.{s}.gz' for p, s in MAN_PAGES.items()]
     tap.ok(all(p in listing['deb1'] for p in want), 'the package holds daemon, ctl, unit, bus policy, activation '
            'file, interface, polkit action, catalog, configuration and man pages',
@@ -454,7 +467,7 @@ def test_install(tap, f):
     r = f.run(['journalctl', '--list-catalog'])
     tap.require(MSG_STARTED not in r.stdout, 'precondition: journalctl --list-catalog does not know our messages '
                 'yet', r.stdout[-500:])
-    f.install('deb1', 'apt-get install ./filelesslock_*.deb')
+    f.install('deb1', f'apt-get install ./filelesslock_*.deb ./{COCKPIT_PKG}_*.deb', also=('cockpit1',))
 
     r = f.run(['systemctl', 'is-enabled', UNIT])
     tap.ok(r.stdout.strip() == 'enabled', f'the unit is enabled ({r.stdout.strip()})', r.stderr)
@@ -507,6 +520,9 @@ def test_install(tap, f):
                f'man -w {section} {page}: {r.stdout.strip()}', r.stderr)
     r = f.run(['sh', '-c', 'MANWIDTH=80 man 8 filelesslockd | head -n 5'])
     tap.ok('filelesslockd' in r.stdout, 'man 8 filelesslockd renders', r.stdout + r.stderr)
+    r = f.run(['cockpit-bridge', '--packages'])
+    tap.ok(re.search(r'^filelesslock\s.*\s/usr/share/cockpit/filelesslock$', r.stdout, re.M) is not None,
+           'cockpit-bridge --packages lists the page', r.stdout + r.stderr)
 
 
 def test_upgrade(tap, f):
