@@ -73,6 +73,7 @@ struct fl_config fl_config_make(const FlBpf *b, int backend, int profile) {
                 .profile = profile,
                 .backend = backend,
                 .n_shm_devs = b->shm_devs_n,
+                .cgroup_root_id = b->cgroup_root_id,
         };
 
         memcpy(c.shm_devs, b->shm_devs, sizeof(c.shm_devs));
@@ -356,6 +357,7 @@ int fl_bpf_setup(const char *pin_path, int choice, int profile, const FlOptions 
                 return r;
 
         find_shm_mounts(b);
+        b->cgroup_root_id = opts->cgroup_root_id;
 
         r = fl_bpf_try_takeover(b, choice, profile, opts);
         if (r < 0)
