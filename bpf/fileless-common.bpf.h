@@ -285,15 +285,25 @@ static __always_inline struct upid task_active_upid(struct task_struct *task) {
         return up;
 }
 
+/* The host side of the pid namespaces: the initial one, and the daemon's
+ * own when the daemon runs in a container with its own systemd (whose
+ * manager and runtimes are that container's host side, as the units its
+ * scopes name are). Never a namespace below either. */
+static __always_inline bool task_on_host_side(struct task_struct *task, const struct fl_config *cfg) {
+        if (task_pidns_level(task) == 0)
+                return true;
+        return cfg->pidns_inum != 0 && BPF_CORE_READ(task_active_upid(task).ns, ns.inum) == cfg->pidns_inum;
+}
+
 /* Baseline: fileless execution is left to the host's own init, service
- * managers and container runtimes, i.e. to tasks in the initial pid namespace.
+ * managers and container runtimes, i.e. to tasks on the host side.
  * Any value the daemon did not write (0, garbage) denies: fail closed. */
-static __always_inline bool profile_allows(__u32 profile, struct task_struct *task) {
+static __always_inline bool profile_allows(__u32 profile, struct task_struct *task, const struct fl_config *cfg) {
         switch (profile) {
         case FL_PROFILE_ALLOW:
                 return true;
         case FL_PROFILE_BASELINE:
-                return task_pidns_level(task) == 0;
+                return task_on_host_side(task, cfg);
         default:
                 return false;
         }
@@ -450,8 +460,8 @@ static __always_inline struct fl_verdict decide(struct task_struct *task, const 
          * has entered a container's pid namespace (runc init about to exec the
          * container's program, or one a user asked "exec" for) is judged like
          * any other. */
-        v.trusted = task_pidns_level(task) == 0 && exe_trusted(exe);
-        v.stop = !v.trusted && !profile_allows(v.profile, task);
+        v.trusted = task_on_host_side(task, cfg) && exe_trusted(exe);
+        v.stop = !v.trusted && !profile_allows(v.profile, task, cfg);
         return v;
 }
 

@@ -112,6 +112,10 @@ struct fl_config {
         /* The cgroup id of the root of the daemon's cgroup namespace: unit
          * scopes are systemd's units below it (0: the kernel's root). */
         __u64 cgroup_root_id;
+        /* The inode of the daemon's own (active) pid namespace: with the
+         * initial one, the host side for baseline and trust. */
+        __u32 pidns_inum;
+        __u32 pad;
 };
 
 /* One record in the "fl_events" ring buffer. The BPF side zeroes the whole

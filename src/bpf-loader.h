@@ -52,6 +52,7 @@ typedef struct FlBpf {
         size_t n_links;
         uint32_t scope_next_id;
         uint64_t cgroup_root_id;
+        uint32_t pidns_inum;      /* our own pid namespace: with the initial one, the host side */
         uint32_t shm_devs_n;
         uint64_t shm_devs[FL_SHM_DEVS_MAX];    /* kernel encoding */
         const char *shm_dirs[FL_SHM_DEVS_MAX]; /* where each one is mounted */
