@@ -326,7 +326,8 @@ def test_executor_standin(tap, f):
     executable still /usr/lib/systemd/systemd) execs a deleted file through
     an fd: StandardInput=file:/proc/PID/fd/3 of a holder that opened and then
     deleted it, and ExecStart=/proc/self/fd/0. Killed with no trust; run,
-    logged allowed-trusted, with TrustedExecutable=/usr/lib/systemd/systemd."""
+    logged allowed-trusted, with TrustedExecutable=/usr/lib/systemd/systemd
+    and the manager re-executed since the daemon started."""
     unit = 'fltest-executor.service'
     f.m.write_file(DROPIN, f'[Fileless]\nTrustedExecutable=\n\n[Scope]\nUnit={unit}\nProfile=restricted\n')
     f.m.write_file('/usr/local/libexec/fltest-holder', HOLDER, 0o755)
@@ -354,6 +355,11 @@ def test_executor_standin(tap, f):
     f.m.write_file(DROPIN.replace('60-', '61-'), '[Fileless]\nTrustedExecutable=/usr/lib/systemd/systemd\n')
     r = f.run(['systemctl', 'reload', UNIT], timeout=60)
     tap.ok(r.returncode == 0, 'TrustedExecutable=/usr/lib/systemd/systemd, systemctl reload filelesslockd', r.stderr)
+    # Trust holds for an image the daemon saw start (without LD_* and the
+    # like): PID 1 started before it. A package upgrade of systemd re-executes
+    # the manager, as this does.
+    r = f.run(['systemctl', 'daemon-reexec'], timeout=60)
+    tap.ok(r.returncode == 0, 'systemctl daemon-reexec (what an upgrade of systemd runs)', r.stderr)
     tap.ok(f.run_oneshot(unit) == 'ran', 'with the manager trusted the same start runs')
     e = f.wait_events(1, 'FILELESS_FILE_NAME=fltest-executor', 'FILELESS_ACTION=allowed-trusted')
     e = e[-1] if e else {}
