@@ -70,6 +70,26 @@ struct {
         __type(value, struct fl_scope_key);
 } fl_scratch SEC(".maps");
 
+/* What made a task's image, as far as trust goes: written at every exec
+ * (sched_process_exec: the new image exists, none of its instructions has
+ * run) and copied to the child at every fork and clone, so that it always
+ * describes the image the task runs. key: a task; value: struct fl_mark. A
+ * task without one (it started before the programs were attached, or memory
+ * ran out) is never trusted. */
+struct fl_mark {
+        __u64 dev;   /* the image it was made for */
+        __u64 inode;
+        __u32 clean; /* 1: no ld.so variable in its environment, all of it read */
+        __u32 pad;
+};
+
+struct {
+        __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __type(key, int);
+        __type(value, struct fl_mark);
+} fl_trust_marks SEC(".maps");
+
 static __always_inline void stat_inc(__u32 key) {
         __u64 *v = bpf_map_lookup_elem(&fl_stats, &key);
 
@@ -399,13 +419,18 @@ struct fl_verdict {
         bool stop;      /* the backend stops it */
 };
 
-/* The acting task's own executable: its identity and where it is named. */
+/* The acting task's own executable (its identity and where it is named),
+ * and who ran it. */
 struct fl_exe {
         __u64 dev;
         __u64 inode;
         __u64 dir_inode;
         const char *name; /* kernel or map memory; NULL when unknown */
+        __u32 uid;        /* real and effective user ids (global); FL_UID_UNKNOWN when unknown */
+        __u32 euid;
 };
+
+#define FL_UID_UNKNOWN 0xffffffffU
 
 static __always_inline struct fl_exe exe_of(struct file *exe) {
         struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
@@ -415,7 +440,18 @@ static __always_inline struct fl_exe exe_of(struct file *exe) {
                 .inode = BPF_CORE_READ(exe, f_inode, i_ino),
                 .dir_inode = BPF_CORE_READ(d, d_parent, d_inode, i_ino),
                 .name = (const char *) BPF_CORE_READ(d, d_name.name),
+                .uid = FL_UID_UNKNOWN,
+                .euid = FL_UID_UNKNOWN,
         };
+}
+
+/* TASK's own executable and its real and effective user ids now. */
+static __always_inline struct fl_exe actor_of(struct task_struct *task) {
+        struct fl_exe exe = exe_of(BPF_CORE_READ(task, mm, exe_file));
+
+        exe.uid = BPF_CORE_READ(task, cred, uid.val);
+        exe.euid = BPF_CORE_READ(task, cred, euid.val);
+        return exe;
 }
 
 /* Is EXE the trusted file, under the name it was trusted by? A hard link in
@@ -447,6 +483,25 @@ static __always_inline bool exe_trusted(const struct fl_exe *exe) {
         return false;
 }
 
+/* Trust is for the trusted program as installed, run by root: its process
+ * must run as root (real and effective uid 0: a user's process, such as a
+ * rootless runtime's, could have been made to run anything), must not be
+ * under ptrace now (a tracer can make it run anything), and its image must
+ * have been started without an ld.so variable (LD_PRELOAD and the like load
+ * foreign code into it before its first own instruction): its mark says so,
+ * for this very image. Anything unknown: not trusted. */
+static __always_inline bool trust_holds(struct task_struct *task, const struct fl_config *cfg,
+                                        const struct fl_exe *exe) {
+        const struct fl_mark *m;
+
+        if (!task_on_host_side(task, cfg) || exe->uid != 0 || exe->euid != 0 || BPF_CORE_READ(task, ptrace) != 0)
+                return false;
+        m = bpf_task_storage_get(&fl_trust_marks, task, NULL, 0);
+        if (!m || m->clean != 1 || m->dev != exe->dev || m->inode != exe->inode)
+                return false;
+        return exe_trusted(exe);
+}
+
 static __always_inline struct fl_verdict decide(struct task_struct *task, const struct fl_config *cfg,
                                                 const struct fl_exe *exe) {
         struct fl_verdict v = { .profile = cfg->profile };
@@ -460,15 +515,114 @@ static __always_inline struct fl_verdict decide(struct task_struct *task, const 
          * has entered a container's pid namespace (runc init about to exec the
          * container's program, or one a user asked "exec" for) is judged like
          * any other. */
-        v.trusted = task_on_host_side(task, cfg) && exe_trusted(exe);
+        v.trusted = trust_holds(task, cfg, exe);
         v.stop = !v.trusted && !profile_allows(v.profile, task, cfg);
         return v;
 }
 
 static __always_inline struct fl_verdict decide_current(struct task_struct *task, const struct fl_config *cfg) {
-        struct fl_exe exe = exe_of(BPF_CORE_READ(task, mm, exe_file));
+        struct fl_exe exe = actor_of(task);
 
         return decide(task, cfg, &exe);
+}
+
+/* The environment of a new image, as ld.so will read it: the envp array the
+ * kernel wrote above argc and argv at the top of the new stack, each entry
+ * pointing into the area it copied the strings to. Read before the image's
+ * first instruction, so nothing has changed it yet. */
+#define FL_ENV_MAX 65536
+
+struct env_scan {
+        __u64 envp;     /* user address of envp[0] */
+        __u64 lo, hi;   /* the strings' area, [env_start, env_end) */
+        __u32 bad;      /* an ld.so variable, or something unreadable */
+};
+
+/* The variables that make ld.so or libc load code of the caller's choice:
+ * ld.so's own (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH and every other LD_*),
+ * and glibc's iconv modules (GCONV_PATH). */
+static __always_inline bool loader_variable(const char *v) {
+        static const char gconv[] = "GCONV_PATH=";
+
+        if (v[0] == 'L' && v[1] == 'D' && v[2] == '_')
+                return true;
+        for (int i = 0; i < (int) sizeof(gconv) - 1; i++)
+                if (v[i] != gconv[i])
+                        return false;
+        return true;
+}
+
+static long env_check_one(__u64 i, void *ctx) {
+        struct env_scan *s = ctx;
+        char v[16] = {};
+        __u64 p = 0;
+
+        if (bpf_probe_read_user(&p, sizeof(p), (void *) (s->envp + i * sizeof(p))) < 0 || p < s->lo || p >= s->hi ||
+            bpf_probe_read_user_str(v, sizeof(v), (void *) p) < 1 || loader_variable(v)) {
+                s->bad = 1;
+                return 1;
+        }
+        return 0;
+}
+
+/* Was TASK's new image started without any loader variable? Anything that
+ * cannot be read, or does not look as the kernel lays it out, is a no. */
+static __always_inline bool image_env_clean(struct task_struct *task, struct linux_binprm *bprm) {
+        struct mm_struct *mm = BPF_CORE_READ(task, mm);
+        __u64 sp = BPF_CORE_READ(mm, start_stack), argc = 0, end = 1;
+        int envc = BPF_CORE_READ(bprm, envc);
+        struct env_scan s = {
+                .lo = BPF_CORE_READ(mm, env_start),
+                .hi = BPF_CORE_READ(mm, env_end),
+        };
+
+        if (envc < 0 || envc > FL_ENV_MAX)
+                return false;
+        /* sp: argc, argv[argc], NULL, envp[envc], NULL */
+        if (bpf_probe_read_user(&argc, sizeof(argc), (void *) sp) < 0 || argc != (__u64) BPF_CORE_READ(bprm, argc) ||
+            argc > FL_ENV_MAX)
+                return false;
+        s.envp = sp + (argc + 2) * sizeof(__u64);
+        if (bpf_probe_read_user(&end, sizeof(end), (void *) (s.envp + envc * sizeof(__u64))) < 0 || end != 0)
+                return false;
+        if (envc > 0)
+                bpf_loop(envc, env_check_one, &s, 0);
+        return !s.bad;
+}
+
+/* At every exec, once the new image is set up: the mark of TASK's new image.
+ * Only a trusted executable's image needs one (the environment is read only
+ * then); any other exec removes the old image's. */
+static __always_inline void mark_exec(struct task_struct *task, struct linux_binprm *bprm) {
+        struct fl_exe exe = exe_of(BPF_CORE_READ(task, mm, exe_file));
+        struct fl_mark *m;
+
+        if (!exe_trusted(&exe)) {
+                bpf_task_storage_delete(&fl_trust_marks, task);
+                return;
+        }
+        m = bpf_task_storage_get(&fl_trust_marks, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+        if (!m)
+                return;
+        m->clean = 0;
+        m->dev = exe.dev;
+        m->inode = exe.inode;
+        m->clean = image_env_clean(task, bprm) ? 1 : 0;
+}
+
+/* A child (process or thread) runs its parent's image: it gets its mark.
+ * This tracepoint fires before the child runs at all. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(fl_fork_mark, struct task_struct *parent, struct task_struct *child) {
+        struct fl_mark *m, *c;
+
+        m = bpf_task_storage_get(&fl_trust_marks, parent, NULL, 0);
+        if (!m)
+                return 0;
+        c = bpf_task_storage_get(&fl_trust_marks, child, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+        if (c)
+                *c = *m;
+        return 0;
 }
 
 /* The action of an event: what the verdict let happen, or STOPPED. */
@@ -485,6 +639,8 @@ struct fl_task {
         __u64 exe_inode;
         __u64 exe_dev;
         __u64 exe_dir_inode;
+        __u32 uid;         /* real and effective uid before the exec, with FL_TASK_EXE */
+        __u32 euid;
         __u64 script_inode;
         __u64 script_dev;
         __u64 mapping;     /* an mmap() judged on entry: not judged again on exit */

@@ -131,3 +131,11 @@ int BPF_PROG(fl_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
                 return 0;
         return judge_mapping(file, FL_OP_MPROTECT);
 }
+
+/* The mark of every new image (see mark_exec()): a tracepoint, which every
+ * kernel with BTF has, whatever the hooks above are attached with. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(fl_exec_mark, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
+        mark_exec(bpf_get_current_task_btf(), bprm);
+        return 0;
+}

@@ -217,6 +217,8 @@ int BPF_PROG(fl_prepare_exec, struct task_struct *task, struct linux_binprm *bpr
         t->exe_inode = BPF_CORE_READ(exe, f_inode, i_ino);
         t->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
         t->exe_dir_inode = BPF_CORE_READ(exe, f_path.dentry, d_parent, d_inode, i_ino);
+        t->uid = BPF_CORE_READ(task, cred, uid.val);
+        t->euid = BPF_CORE_READ(task, cred, euid.val);
         bpf_probe_read_kernel_str(t->program, sizeof(t->program), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
 
         if (cfg && substituted(bprm) && classify_script(task, bprm, cfg, &f, &flags) && !(flags & FL_EVENT_BY_PATH)) {
@@ -324,11 +326,14 @@ int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
         /* The kill can fail (bpf_send_signal() defers it, and only one
          * deferred signal per CPU can be pending): then say so rather than
          * report a kill that did not happen. */
-        /* Trust needs the executable from before the exec: unknown before
-         * 6.10 (no sched_prepare_exec), and then nobody is trusted. */
-        exe = (struct fl_exe) {};
+        /* Trust needs the executable and the user ids from before the exec
+         * (the mark in fl_trust_marks is still the old image's until
+         * mark_exec() below): unknown before 6.10 (no sched_prepare_exec),
+         * and then nobody is trusted. */
+        exe = (struct fl_exe) { .uid = FL_UID_UNKNOWN, .euid = FL_UID_UNKNOWN };
         if (pre && (pre->known & FL_TASK_EXE))
-                exe = (struct fl_exe) { pre->exe_dev, pre->exe_inode, pre->exe_dir_inode, pre->program };
+                exe = (struct fl_exe) { pre->exe_dev, pre->exe_inode, pre->exe_dir_inode, pre->program, pre->uid,
+                                        pre->euid };
         v = decide(task, cfg, &exe);
         action = verdict_action(&v, FL_ACTION_KILLED);
         if (v.stop && bpf_send_signal(SIGKILL) != 0)
@@ -336,6 +341,14 @@ int BPF_PROG(fl_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_b
         report(task, BPF_CORE_READ(bprm, filename), &f, &v, FL_BACKEND_TRACEPOINT, FL_OP_EXEC, action, flags, true,
                pre);
 done:
+        /* Before 6.10 no exec can be trusted (the executable before it is
+         * unknown), and no image gets a mark either, so that a mapping
+         * (TracepointMappings=yes) is never trusted there: this backend
+         * trusts nothing at all on those kernels, as the daemon says. */
+        if (pre && (pre->known & FL_TASK_EXE))
+                mark_exec(task, bprm);
+        else
+                bpf_task_storage_delete(&fl_trust_marks, task);
         if (pre)
                 bpf_task_storage_delete(&fl_tasks, task);
         return 0;

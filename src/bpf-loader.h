@@ -17,7 +17,7 @@ typedef enum FlMap {
         _FL_MAP_MAX,
 } FlMap;
 
-#define FL_LINKS_MAX 6
+#define FL_LINKS_MAX 8
 
 typedef struct FlScope {
         const char *unit;

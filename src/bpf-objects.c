@@ -42,13 +42,15 @@ void fl_objects_done(FlObjects *o) {
 
 #define SECURITY_PROGRAMS                                                                        \
         { s->progs.fl_bprm_check, FL_ALWAYS }, { s->progs.fl_mmap_file, FL_ALWAYS },                 \
-        { s->progs.fl_file_mprotect, FL_ALWAYS }
+        { s->progs.fl_file_mprotect, FL_ALWAYS }, { s->progs.fl_exec_mark, FL_ALWAYS },                \
+                { s->progs.fl_fork_mark, FL_ALWAYS }
 
 DEFINE_OBJECTS_OPEN(fileless_lsm_bpf, SECURITY_PROGRAMS)
 DEFINE_OBJECTS_OPEN(fileless_fmod_bpf, SECURITY_PROGRAMS)
 DEFINE_OBJECTS_OPEN(fileless_tp_bpf, { s->progs.fl_prepare_exec, FL_IF_PREPARE_EXEC },
                     { s->progs.fl_task_rename, FL_UNLESS_PREPARE_EXEC }, { s->progs.fl_sched_exec, FL_ALWAYS },
-                    { s->progs.fl_sys_enter, FL_IF_TP_MAPPINGS }, { s->progs.fl_sys_exit, FL_IF_TP_MAPPINGS })
+                    { s->progs.fl_sys_enter, FL_IF_TP_MAPPINGS }, { s->progs.fl_sys_exit, FL_IF_TP_MAPPINGS },
+                    { s->progs.fl_fork_mark, FL_ALWAYS })
 
 static bool kernel_has_prepare_exec(void) {
         return libbpf_find_vmlinux_btf_id("sched_prepare_exec", BPF_TRACE_RAW_TP) > 0;

@@ -16,6 +16,7 @@
 #include "escape.h"
 #include "log.h"
 #include "manager.h"
+#include "names.h"
 
 #define TRUST_OLD_MAX 4
 
@@ -93,13 +94,92 @@ static int check_path(const char *real, char **why) {
         return 0;
 }
 
+/* What the kernel itself says of the open file FD: the number of its mount
+ * and its inode number (i_ino), from /proc/self/fdinfo. Not stat(): on an
+ * overlay whose layers are on different file systems, and on btrfs
+ * subvolumes, stat() reports a device other than the superblock's s_dev,
+ * which is all the BPF programs can read. */
+static int fd_kernel_info(int fd, int *ret_mnt_id, uint64_t *ret_ino) {
+        _cleanup_fclose_ FILE *f = NULL;
+        char path[64], *line = NULL;
+        bool have_mnt = false, have_ino = false;
+        size_t size = 0;
+
+        (void) snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while (getline(&line, &size, f) > 0) {
+                unsigned long long ino;
+
+                if (sscanf(line, "mnt_id: %d", ret_mnt_id) == 1)
+                        have_mnt = true;
+                else if (sscanf(line, "ino: %llu", &ino) == 1) {
+                        *ret_ino = ino;
+                        have_ino = true;
+                }
+        }
+        free(line);
+        /* "ino:" came with 5.14; the BPF programs need newer kernels. */
+        return have_mnt && have_ino ? 0 : -ENODATA;
+}
+
+/* The s_dev of the superblock of mount MNT_ID, in the kernel's encoding, as
+ * /proc/self/mountinfo shows it. */
+static int mount_kdev(int mnt_id, uint64_t *ret) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        char *line = NULL;
+        size_t size = 0;
+        int r = -ENOENT;
+
+        if (!f)
+                return -errno;
+        while (r == -ENOENT && getline(&line, &size, f) > 0) {
+                unsigned ma, mi;
+                int id;
+
+                /* id parent major:minor root mount-point ... */
+                if (sscanf(line, "%d %*d %u:%u", &id, &ma, &mi) == 3 && id == mnt_id) {
+                        *ret = kdev_from_major_minor(ma, mi);
+                        r = 0;
+                }
+        }
+        free(line);
+        return r;
+}
+
+/* The identity the BPF programs will read for the file FD in directory
+ * DIR_FD: the superblock's s_dev, the inode's i_ino, the directory's i_ino.
+ * A file that is a mount of its own (a single file bind-mounted over PATH)
+ * is refused: to the kernel it is its source, under the source's directory
+ * and name, none of which the checks above looked at. */
+static int kernel_identity(const char *path, int fd, int dir_fd, FlExe *exe, char **why) {
+        int mnt_id, dir_mnt_id, r;
+        uint64_t dir_ino;
+
+        r = fd_kernel_info(fd, &mnt_id, &exe->inode);
+        if (r >= 0)
+                r = fd_kernel_info(dir_fd, &dir_mnt_id, &dir_ino);
+        if (r >= 0)
+                r = mount_kdev(mnt_id, &exe->kdev);
+        if (r < 0)
+                return asprintf(why, "%s: cannot read its identity as the kernel sees it (/proc/self/fdinfo, "
+                                     "/proc/self/mountinfo): %s", path, strerror(-r)) < 0 ? -ENOMEM : -EINVAL;
+        if (mnt_id != dir_mnt_id)
+                return asprintf(why, "%s is a mount point of its own (a bind mount of a single file): the kernel "
+                                     "knows the file by its source's directory and name, which were not checked; "
+                                     "trust the source's path instead", path) < 0 ? -ENOMEM : -EINVAL;
+        exe->dir_inode = dir_ino;
+        return 0;
+}
+
 /* Resolves PATH to an open file and its identity. -ENOENT: not there (yet);
  * other errors with *WHY set: not trustworthy. */
 static int trust_resolve(const char *path, int *ret_fd, FlExe *ret_exe, char **why) {
         _cleanup_free_ char *real = NULL;
-        _cleanup_close_ int fd = -1;
+        _cleanup_close_ int fd = -1, dir_fd = -1;
         struct statfs sfs;
-        struct stat st, dst;
+        struct stat st;
         char *slash;
         int r;
 
@@ -125,13 +205,18 @@ static int trust_resolve(const char *path, int *ret_fd, FlExe *ret_exe, char **w
         /* Trusted under its name in its directory (realpath's, symlinks
          * resolved): the name a process of it shows the kernel. */
         slash = strrchr(real, '/');
-        *slash = 0;
-        if (stat(slash == real ? "/" : real, &dst) < 0)
-                return -errno;
-        *ret_exe = (FlExe) { kdev_from_major_minor(major(st.st_dev), minor(st.st_dev)), st.st_ino, dst.st_ino };
         if (strlen(slash + 1) >= sizeof(ret_exe->name))
                 return asprintf(why, "%s: the name is too long", path) < 0 ? -ENOMEM : -EINVAL;
+        *ret_exe = (FlExe) {};
         strcpy(ret_exe->name, slash + 1);
+        *slash = 0;
+        dir_fd = open(slash == real ? "/" : real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        *slash = '/';
+        if (dir_fd < 0)
+                return -errno;
+        r = kernel_identity(real, fd, dir_fd, ret_exe, why);
+        if (r < 0)
+                return r;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -200,7 +285,8 @@ static void entry_refresh(TrustEntry *e) {
         if (r >= 0) {
                 e->fd = fd;
                 e->exe = exe;
-                log_notice("Trusting %s (inode %" PRIu64 "), from %s.", e->path, exe.inode, e->source);
+                log_notice("Trusting %s (inode %" PRIu64 ") on device %u:%u as the kernel sees it, from %s.", e->path,
+                           exe.inode, kdev_major(exe.kdev), kdev_minor(exe.kdev), e->source);
         } else if (r == -ENOENT)
                 log_notice("TrustedExecutable=%s (%s) does not exist (now); trusted once it does.", e->path,
                            e->source);
@@ -272,6 +358,17 @@ static int trust_install(Manager *m, Trust *t) {
 int manager_trust_start(Manager *m) {
         Trust *t;
         int r;
+
+        if (m->settings.n_trusted > 0 && !m->bpf->sees_prepare_exec)
+                log_warning("TrustedExecutable= has no effect here: backend %s trusts nothing on a kernel without "
+                            "the sched_prepare_exec tracepoint (Linux 6.10), which alone tells which program "
+                            "did an exec.", backend_to_string(m->bpf->backend));
+        else if (m->settings.n_trusted > 0)
+                log_notice("Trusted executables are trusted only in processes of the initial pid namespace, with "
+                           "real and effective user ID 0 (a rootless runtime, runc or podman run by a user, is "
+                           "not trusted), not under ptrace, whose program was started without LD_PRELOAD, "
+                           "LD_AUDIT, LD_LIBRARY_PATH, any other LD_* variable or GCONV_PATH in its environment, "
+                           "and after these programs were attached.");
 
         r = trust_build(m, &m->settings, &t);
         return r < 0 ? r : trust_install(m, t);

@@ -8,7 +8,7 @@ build=(meson ninja-build pkg-config gcc libc6-dev clang llvm bpftool
        libbpf-dev libelf-dev zlib1g-dev libsystemd-dev)
 tests=(python3 util-linux mount systemd systemd-journal-remote openssl iproute2 bpftool dbus-daemon python3-dbus python3-dbusmock python3-gi polkitd libxml2-utils
        qemu-system-x86 busybox-static xz-utils mandoc groff-base valgrind runc
-       libclang-rt-14-dev)
+       libclang-rt-14-dev strace)
 
 pkgs=("${build[@]}")
 [[ ${1:-} == --tests ]] && pkgs+=("${tests[@]}")
