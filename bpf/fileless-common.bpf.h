@@ -305,21 +305,32 @@ static __always_inline struct upid task_active_upid(struct task_struct *task) {
         return up;
 }
 
+/* The host side of the pid namespaces: the initial one, and the daemon's
+ * own when the daemon runs in a container with its own systemd (whose
+ * manager and runtimes are that container's host side, as the units its
+ * scopes name are). Never a namespace below either. */
+static __always_inline bool task_on_host_side(struct task_struct *task, const struct fl_config *cfg) {
+        if (task_pidns_level(task) == 0)
+                return true;
+        return cfg->pidns_inum != 0 && BPF_CORE_READ(task_active_upid(task).ns, ns.inum) == cfg->pidns_inum;
+}
+
 /* Baseline: fileless execution is left to the host's own init, service
- * managers and container runtimes, i.e. to tasks in the initial pid namespace.
+ * managers and container runtimes, i.e. to tasks on the host side.
  * Any value the daemon did not write (0, garbage) denies: fail closed. */
-static __always_inline bool profile_allows(__u32 profile, struct task_struct *task) {
+static __always_inline bool profile_allows(__u32 profile, struct task_struct *task, const struct fl_config *cfg) {
         switch (profile) {
         case FL_PROFILE_ALLOW:
                 return true;
         case FL_PROFILE_BASELINE:
-                return task_pidns_level(task) == 0;
+                return task_on_host_side(task, cfg);
         default:
                 return false;
         }
 }
 
 #define SCOPE_DEPTH_MAX 16
+#define CGROUP_ROOT_DEPTH_MAX 32
 
 static __always_inline bool name_is_slice(const char *name, int len) {
         /* LEN counts the NUL, as bpf_probe_read_kernel_str() returns it; the
@@ -336,37 +347,66 @@ static __always_inline bool name_is_slice(const char *name, int len) {
                name[i + 4] == 'c' && name[i + 5] == 'e';
 }
 
+static __always_inline struct cgroup *cgroup_ancestor(struct cgroup *cg, unsigned long off, int level) {
+        struct cgroup *a = NULL;
+
+        bpf_probe_read_kernel(&a, sizeof(a), (void *) cg + off + level * sizeof(a));
+        return a;
+}
+
+/* The level of the root of the daemon's cgroup namespace above CG, or -1
+ * when CG is not below it. A systemd in a container (or any daemon in a
+ * cgroup namespace) lays its units out below that root, not below the
+ * kernel's: matching from the kernel's root would never find them. */
+static __always_inline int cgroup_base_level(struct cgroup *cg, unsigned long off, int level, __u64 root_id) {
+        if (root_id == 0)
+                return 0;
+        for (int i = 0; i <= CGROUP_ROOT_DEPTH_MAX && i <= level; i++)
+                if (BPF_CORE_READ(cgroup_ancestor(cg, off, i), kn, id) == root_id)
+                        return i;
+        return -1;
+}
+
 /* The scope of the nearest unit or slice above TASK's cgroup that has one.
  * systemd's layout is read from the cgroup tree itself, at the moment of the
- * exec: the root's chain of slices, then one unit; anything below the unit
- * is the unit's own (a delegated subtree, a user's service manager) and
- * never a scope, whatever it is called. So a unit started or restarted
- * later, in a new cgroup, is under its scope from its first instruction. */
-static __always_inline const struct fl_scope *scope_find(struct task_struct *task) {
+ * exec: the chain of slices below the root of the daemon's cgroup namespace,
+ * then one unit; anything below the unit is the unit's own (a delegated
+ * subtree, a user's service manager) and never a scope, whatever it is
+ * called. So a unit started or restarted later, in a new cgroup, is under
+ * its scope from its first instruction. *RET_UNIT is the kernel's copy of
+ * the name of the cgroup where the walk ended below the slices (the unit),
+ * NULL if none. */
+static __always_inline const struct fl_scope *scope_find(struct task_struct *task, const struct fl_config *cfg,
+                                                         const char **ret_unit) {
         struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
         unsigned long off = bpf_core_field_offset(struct cgroup, ancestors);
-        int level = BPF_CORE_READ(cg, level);
+        int level = BPF_CORE_READ(cg, level), base;
         const struct fl_scope *best = NULL, *s;
         struct fl_scope_key *k;
         __u32 zero = 0;
 
+        *ret_unit = NULL;
+        base = cgroup_base_level(cg, off, level, cfg->cgroup_root_id);
+        if (base < 0)
+                return NULL;
         k = bpf_map_lookup_elem(&fl_scratch, &zero);
         if (!k)
                 return NULL;
-        for (int i = 1; i <= SCOPE_DEPTH_MAX && i <= level; i++) {
-                struct cgroup *a = NULL;
+        for (int i = 1; i <= SCOPE_DEPTH_MAX && base + i <= level; i++) {
+                const char *name = BPF_CORE_READ(cgroup_ancestor(cg, off, base + i), kn, name);
                 int n;
 
-                bpf_probe_read_kernel(&a, sizeof(a), (void *) cg + off + i * sizeof(a));
                 __builtin_memset(k, 0, sizeof(*k));
-                n = bpf_probe_read_kernel_str(k->name, sizeof(k->name), BPF_CORE_READ(a, kn, name));
+                n = bpf_probe_read_kernel_str(k->name, sizeof(k->name), name);
                 if (n <= 1)
                         break;
                 s = bpf_map_lookup_elem(&fl_scopes, k);
                 if (s)
                         best = s;
-                if (!name_is_slice(k->name, n))
+                if (!name_is_slice(k->name, n)) {
+                        *ret_unit = name;
                         break;
+                }
         }
         return best;
 }
@@ -374,6 +414,7 @@ static __always_inline const struct fl_scope *scope_find(struct task_struct *tas
 struct fl_verdict {
         __u32 profile;  /* the profile that decided */
         __u32 scope_id; /* its scope, 0 for the machine-wide profile */
+        const char *unit; /* kernel memory: the task's unit cgroup's name, or NULL */
         bool trusted;   /* the task's executable is a trusted one */
         bool stop;      /* the backend stops it */
 };
@@ -449,10 +490,11 @@ static __always_inline bool exe_trusted(const struct fl_exe *exe) {
  * have been started without an ld.so variable (LD_PRELOAD and the like load
  * foreign code into it before its first own instruction): its mark says so,
  * for this very image. Anything unknown: not trusted. */
-static __always_inline bool trust_holds(struct task_struct *task, const struct fl_exe *exe) {
+static __always_inline bool trust_holds(struct task_struct *task, const struct fl_config *cfg,
+                                        const struct fl_exe *exe) {
         const struct fl_mark *m;
 
-        if (task_pidns_level(task) != 0 || exe->uid != 0 || exe->euid != 0 || BPF_CORE_READ(task, ptrace) != 0)
+        if (!task_on_host_side(task, cfg) || exe->uid != 0 || exe->euid != 0 || BPF_CORE_READ(task, ptrace) != 0)
                 return false;
         m = bpf_task_storage_get(&fl_trust_marks, task, NULL, 0);
         if (!m || m->clean != 1 || m->dev != exe->dev || m->inode != exe->inode)
@@ -463,7 +505,7 @@ static __always_inline bool trust_holds(struct task_struct *task, const struct f
 static __always_inline struct fl_verdict decide(struct task_struct *task, const struct fl_config *cfg,
                                                 const struct fl_exe *exe) {
         struct fl_verdict v = { .profile = cfg->profile };
-        const struct fl_scope *s = scope_find(task);
+        const struct fl_scope *s = scope_find(task, cfg, &v.unit);
 
         if (s) {
                 v.profile = s->profile;
@@ -473,8 +515,8 @@ static __always_inline struct fl_verdict decide(struct task_struct *task, const 
          * has entered a container's pid namespace (runc init about to exec the
          * container's program, or one a user asked "exec" for) is judged like
          * any other. */
-        v.trusted = trust_holds(task, exe);
-        v.stop = !v.trusted && !profile_allows(v.profile, task);
+        v.trusted = trust_holds(task, cfg, exe);
+        v.stop = !v.trusted && !profile_allows(v.profile, task, cfg);
         return v;
 }
 
@@ -681,6 +723,8 @@ static __always_inline void report(struct task_struct *task, const char *path, c
                 __builtin_memcpy(e->name, pre->script_name, sizeof(e->name));
         if (path)
                 bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
+        if (v->unit)
+                bpf_probe_read_kernel_str(e->unit, sizeof(e->unit), v->unit);
 
         bpf_ringbuf_submit(e, 0);
 }

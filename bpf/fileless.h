@@ -109,6 +109,13 @@ struct fl_config {
         __u32 backend; /* enum fl_backend the attached program implements */
         __u32 n_shm_devs;
         __u64 shm_devs[FL_SHM_DEVS_MAX]; /* s_dev of /dev/shm, /run/shm, in the kernel's encoding */
+        /* The cgroup id of the root of the daemon's cgroup namespace: unit
+         * scopes are systemd's units below it (0: the kernel's root). */
+        __u64 cgroup_root_id;
+        /* The inode of the daemon's own (active) pid namespace: with the
+         * initial one, the host side for baseline and trust. */
+        __u32 pidns_inum;
+        __u32 pad;
 };
 
 /* One record in the "fl_events" ring buffer. The BPF side zeroes the whole
@@ -140,4 +147,9 @@ struct fl_event {
         char program[FL_PROGRAM_LEN]; /* the basename of the acting task's own executable */
         char name[FL_NAME_LEN]; /* the file's own dentry name: memfd:x, #1234, old basename */
         char path[FL_PATH_LEN]; /* the path given to exec (bprm->filename); empty for a mapping */
+        /* The name of the cgroup below the slices below cgroup_root_id (the
+         * unit, if systemd made it), read at the exec: the cgroup of a unit
+         * killed at its first exec is often gone by the time the daemon
+         * reads the event. Empty outside that root. */
+        char unit[FL_UNIT_LEN];
 };

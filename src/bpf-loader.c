@@ -74,6 +74,8 @@ struct fl_config fl_config_make(const FlBpf *b, int backend, int profile) {
                 .profile = profile,
                 .backend = backend,
                 .n_shm_devs = b->shm_devs_n,
+                .cgroup_root_id = b->cgroup_root_id,
+                .pidns_inum = b->pidns_inum,
         };
 
         memcpy(c.shm_devs, b->shm_devs, sizeof(c.shm_devs));
@@ -335,6 +337,7 @@ static int load_any(FlBpf *b, int choice, int profile, const FlOptions *opts) {
 
 int fl_bpf_setup(const char *pin_path, int choice, int profile, const FlOptions *opts, FlBpf **ret) {
         _cleanup_(fl_bpf_freep) FlBpf *b = NULL;
+        struct stat st;
         int r;
 
         libbpf_set_print(libbpf_print);
@@ -358,6 +361,14 @@ int fl_bpf_setup(const char *pin_path, int choice, int profile, const FlOptions 
                 return r;
 
         find_shm_mounts(b);
+        b->cgroup_root_id = opts->cgroup_root_id;
+        /* Without it only the initial pid namespace is the host side: the
+         * safe way to be wrong. */
+        if (stat("/proc/self/ns/pid", &st) == 0)
+                b->pidns_inum = (uint32_t) st.st_ino;
+        else
+                log_warning_errno(errno, "Failed to read our pid namespace (%m): baseline and trusted executables "
+                                         "treat only the initial pid namespace as the host side.");
 
         /* Sealed: the frozen maps are not ours to open or write any more;
          * the profile and scopes asked for are the manager's to apply. */

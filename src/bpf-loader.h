@@ -31,6 +31,9 @@ typedef struct FlOptions {
         /* In the maps before a program is attached, like the profile. */
         const FlScope *scopes;
         size_t n_scopes;
+        /* The root of the daemon's cgroup namespace, whose units the scopes
+         * name (0: the kernel's root). */
+        uint64_t cgroup_root_id;
 } FlOptions;
 
 /* The kernel side of the daemon: the attached programs and their maps,
@@ -48,6 +51,8 @@ typedef struct FlBpf {
         char *link_names[FL_LINKS_MAX]; /* their pin names */
         size_t n_links;
         uint32_t scope_next_id;
+        uint64_t cgroup_root_id;
+        uint32_t pidns_inum;      /* our own pid namespace: with the initial one, the host side */
         uint32_t shm_devs_n;
         uint64_t shm_devs[FL_SHM_DEVS_MAX];    /* kernel encoding */
         const char *shm_dirs[FL_SHM_DEVS_MAX]; /* where each one is mounted */

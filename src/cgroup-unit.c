@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cgroup-unit.h"
 #include "util.h"
@@ -30,6 +31,52 @@ int cgroup2_open(char **ret_mount) {
                         return fd;
                 }
         return -ENOENT;
+}
+
+/* The initial cgroup namespace's inode (PROC_CGROUP_INIT_INO, include/linux/proc_ns.h). */
+#define CGROUP_NS_INIT_INO 0xEFFFFFFBU
+
+int cgroup_ns_is_initial(void) {
+        struct stat st;
+
+        if (stat("/proc/self/ns/cgroup", &st) < 0)
+                return -errno;
+        return st.st_ino == CGROUP_NS_INIT_INO;
+}
+
+/* Is the cgroup2 mount at MOUNT the root of our cgroup namespace? In
+ * mountinfo a cgroup mount's root is shown relative to the reader's
+ * namespace root. */
+static int cgroup2_mount_is_ns_root(const char *mount) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        char root[4096], dir[4096], rest[4096];
+        int found = -ENOENT;
+
+        if (!f)
+                return -errno;
+        /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - TYPE SOURCE OPTIONS */
+        while (fscanf(f, "%*s %*s %*s %4095s %4095s %4095[^\n]", root, dir, rest) == 3)
+                if (streq(dir, mount) && strstr(rest, " - cgroup2 "))
+                        found = streq(root, "/"); /* the last mount on top wins */
+        return found;
+}
+
+int cgroup2_root_id(int cgroup2_fd, const char *mount, uint64_t *ret) {
+        struct {
+                struct file_handle fh;
+                uint64_t id;
+        } h = { .fh = { .handle_bytes = sizeof(uint64_t) } };
+        int mount_id, r;
+
+        if (name_to_handle_at(cgroup2_fd, "", &h.fh, &mount_id, AT_EMPTY_PATH) < 0)
+                return -errno;
+        if (h.fh.handle_type != FILEID_KERNFS || h.fh.handle_bytes != sizeof(uint64_t))
+                return -EPROTO;
+        r = cgroup2_mount_is_ns_root(mount);
+        if (r < 0)
+                return r;
+        *ret = h.id;
+        return r ? 0 : -EXDEV;
 }
 
 static bool has_suffix(const char *s, size_t n, const char *suffix) {

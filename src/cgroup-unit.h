@@ -8,6 +8,15 @@
  * mounted) or a negative errno. */
 int cgroup2_open(char **ret_mount);
 
+/* The id of the cgroup at the root of the hierarchy CGROUP2_FD, mounted at
+ * MOUNT: the root of our cgroup namespace, below which systemd lays out its
+ * units. -EXDEV (with *RET set) when that mount shows a subtree rather than
+ * the namespace's root. */
+int cgroup2_root_id(int cgroup2_fd, const char *mount, uint64_t *ret);
+
+/* 1 in the initial cgroup namespace, 0 in another, or a negative errno. */
+int cgroup_ns_is_initial(void);
+
 /* The units of a cgroup path, as systemd assigns them: the unit is the first
  * component below the root's chain of slices (a name anybody chose further
  * down, in a delegated subtree, never counts); when that unit is a user's

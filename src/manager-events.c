@@ -88,6 +88,14 @@ static void event_send(Manager *m, const struct fl_event *e) {
         };
         if (cgroup_id_units(m->cgroup2_fd, m->cgroup2_mount, e->cgroup_id, &unit, &user_unit) < 0)
                 log_oom();
+        /* The unit as the kernel named it at the exec: a unit killed at its
+         * first exec often has no cgroup left to look up by now. */
+        if (memchr(e->unit, 0, sizeof(e->unit)) && unit_name_is_scope(e->unit) && !streq_ptr(unit, e->unit)) {
+                free(unit);
+                unit = strdup(e->unit);
+                if (!unit)
+                        log_oom();
+        }
         ctx.unit = unit;
         ctx.user_unit = user_unit;
         /* A scope removed since the event was raised is named by its id. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include <inttypes.h>
 #include <malloc.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
@@ -164,6 +165,42 @@ static const char *manager_unseen(Manager *m) {
         return !maps && !prep ? "mappings,exec-program" : !maps ? "mappings" : !prep ? "exec-program" : "none";
 }
 
+/* Unit scopes name systemd's units below the root of our cgroup namespace
+ * (a daemon in a container sees the units of the container's systemd, laid
+ * out below a cgroup deep in the kernel's tree): the BPF programs match
+ * below the cgroup with this id. Said at every start when it cannot work. */
+static uint64_t scope_root(Manager *m) {
+        uint64_t id = 0;
+        int r;
+
+        if (m->cgroup2_fd < 0) {
+                if (cgroup_ns_is_initial() == 0)
+                        log_error("filelesslockd runs in a cgroup namespace with no cgroup2 hierarchy mounted: unit "
+                                  "scopes are matched from the kernel's root cgroup, where the units this daemon "
+                                  "names are not, so they are NOT enforced. Mount cgroup2 "
+                                  "(mount -t cgroup2 cgroup2 /sys/fs/cgroup) and restart.");
+                return 0;
+        }
+        r = cgroup2_root_id(m->cgroup2_fd, m->cgroup2_mount, &id);
+        if (r == -EXDEV)
+                log_error("The cgroup2 hierarchy at %s is a subtree, not the root of filelesslockd's cgroup "
+                          "namespace: unit scopes are matched below that subtree only, units elsewhere get the "
+                          "machine-wide profile.",
+                          m->cgroup2_mount);
+        else if (r < 0) {
+                log_error_errno(r, "Failed to find the cgroup id of %s (%m): unit scopes are matched from the "
+                                   "kernel's root cgroup, and are NOT enforced if filelesslockd runs in a cgroup "
+                                   "namespace.",
+                                m->cgroup2_mount);
+                return 0;
+        }
+        if (cgroup_ns_is_initial() == 0)
+                log_notice("filelesslockd runs in a cgroup namespace: unit scopes name the units below its root "
+                           "(cgroup %" PRIu64 ", %s); processes outside it get the machine-wide profile.",
+                           id, m->cgroup2_mount);
+        return id;
+}
+
 int manager_start(Manager *m) {
         _cleanup_free_ FlScope *scopes = NULL;
         const char *profile, *backend, *pins, *unseen;
@@ -177,7 +214,8 @@ int manager_start(Manager *m) {
         r = fl_bpf_setup(m->pin_path, m->settings.backend, m->settings.profile,
                          &(FlOptions) { .tracepoint_mappings = m->settings.tracepoint_mappings,
                                         .scopes = scopes,
-                                        .n_scopes = m->settings.n_scopes },
+                                        .n_scopes = m->settings.n_scopes,
+                                        .cgroup_root_id = scope_root(m) },
                          &m->bpf);
         if (r < 0)
                 return r;
@@ -210,7 +248,33 @@ int manager_start(Manager *m) {
         return 0;
 }
 
+/* "the N unit scopes (a=p, b=p, ...)" for the stop message: the pins keep
+ * enforcing the scopes too, and an administrator must not believe that
+ * stopping the daemon lifted them. */
+#define SCOPES_LISTED 8
+static char *scopes_to_string(const Settings *s) {
+        _cleanup_free_ char *list = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (s->n_scopes == 0)
+                return strdup("no unit scope");
+        f = open_memstream(&list, &size);
+        if (!f)
+                return NULL;
+        fprintf(f, "the %zu unit scope%s (", s->n_scopes, s->n_scopes == 1 ? "" : "s");
+        for (size_t i = 0; i < s->n_scopes && i < SCOPES_LISTED; i++)
+                fprintf(f, "%s%s=%s", i > 0 ? ", " : "", s->scopes[i].unit, profile_to_string(s->scopes[i].profile));
+        if (s->n_scopes > SCOPES_LISTED)
+                fprintf(f, ", and %zu more", s->n_scopes - SCOPES_LISTED);
+        fputc(')', f);
+        if (fclose(f) != 0)
+                return NULL;
+        return TAKE_PTR(list);
+}
+
 int manager_run(Manager *m) {
+        _cleanup_free_ char *scopes = NULL;
         const char *profile;
         int r;
 
@@ -220,16 +284,22 @@ int manager_run(Manager *m) {
 
         manager_events_stop(m);
         profile = profile_to_string(m->settings.profile);
+        scopes = scopes_to_string(&m->settings);
+        if (!scopes)
+                return log_oom();
         if (fl_bpf_pins_intact(m->bpf) > 0)
                 (void) journal_struct(LOG_INFO, FL_MESSAGE_STOPPED, "FILELESS_PINS=intact",
+                                      "FILELESS_SCOPES=%zu", m->settings.n_scopes,
                                       MESSAGE("filelesslockd stopped; the pinned programs in %s keep enforcing "
-                                              "profile %s.", m->pin_path, profile),
+                                              "profile %s and %s until \"filelesslockd --disable\".",
+                                              m->pin_path, profile, scopes),
                                       NULL);
         else
                 (void) journal_struct(LOG_WARNING, FL_MESSAGE_STOPPED, "FILELESS_PINS=gone",
+                                      "FILELESS_SCOPES=%zu", m->settings.n_scopes,
                                       MESSAGE("filelesslockd stopped, and the pins in %s are gone or were "
-                                              "replaced: profile %s is NOT enforced any more.", m->pin_path,
-                                              profile),
+                                              "replaced: profile %s and %s are NOT enforced any more.",
+                                              m->pin_path, profile, scopes),
                                       NULL);
         return 0;
 }
