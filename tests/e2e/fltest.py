@@ -266,6 +266,15 @@ def parse_stderr_entry(line):
 _daemon_counter = 0
 
 
+def _die_with_parent():
+    """In a child before its exec: SIGTERM when the test process dies, so
+    that a test that crashes (no atexit handler runs) leaves no daemon
+    enforcing its profile on the host."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 class Daemon:
     """filelesslockd with its own pin directory, config file and notify socket.
     Events are read from its stderr (no journald on the host tier)."""
@@ -317,7 +326,7 @@ class Daemon:
         self.log.write(f'--- run {self.runs}: {" ".join(cmd)}\n')
         self.log.flush()
         self.log_offset = self.log.tell()
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, env=e)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, env=e, preexec_fn=_die_with_parent)
         self.status = []
         if not wait_ready:
             return None

@@ -34,7 +34,15 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 SYS_bpf = 321  # x86_64
 BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_OBJ_GET = 1, 2, 7
-CONFIG_SIZE = 48  # struct fl_config
+BPF_OBJ_GET_INFO_BY_FD = 15
+
+
+def map_value_size(fd):
+    """The value size of map FD, from the kernel (struct bpf_map_info:
+    type, id, key_size, value_size, ...), so that a buffer always fits."""
+    info = ctypes.create_string_buffer(80)
+    r = bpf(BPF_OBJ_GET_INFO_BY_FD, struct.pack('IIQ', fd, len(info), ctypes.addressof(info)))
+    return struct.unpack_from('I', info, 12)[0] if r >= 0 else r
 
 
 def bpf(cmd, attr):
@@ -50,8 +58,11 @@ def obj_get(path):
 
 def config_write_profile(fd, profile):
     """Writes PROFILE into the config map through FD: 0 or -errno."""
+    size = map_value_size(fd)
+    if size < 0:
+        return size
     key = ctypes.create_string_buffer(4)
-    value = ctypes.create_string_buffer(CONFIG_SIZE)
+    value = ctypes.create_string_buffer(size)
     r = bpf(BPF_MAP_LOOKUP_ELEM, struct.pack('IIQQQ', fd, 0, ctypes.addressof(key), ctypes.addressof(value), 0))
     if r < 0:
         return r
@@ -175,7 +186,6 @@ def attack_set(tap, d, sealed):
 
     # bpftool map update pinned (BPF_OBJ_GET read-write) and by id.
     m = mark(d)
-    value = ' '.join(['0'] * CONFIG_SIZE)
     rc, apid, err = attacker('bpftool', 'map', 'update', 'pinned', f'{d.pin}/scopes', 'key', *(['0'] * 256),
                              'value', '3', '0', '0', '0', '1', '0', '0', '0')
     tap.ok((rc != 0) == sealed, f'bpftool map update pinned scopes {ok}', (rc, err))
