@@ -103,6 +103,35 @@ void fl_bpf_fds_close(FlBpf *b) {
                 b->link_names[i] = mfree(b->link_names[i]);
         }
         b->n_links = 0;
+        for (size_t i = 0; i < b->n_aux; i++) {
+                closep(&b->aux_fds[i]);
+                b->aux_fds[i] = -1;
+                b->aux_names[i] = mfree(b->aux_names[i]);
+        }
+        b->n_aux = 0;
+}
+
+int fl_bpf_add_aux(FlBpf *b, int fd, char *name) {
+        if (b->n_aux >= FL_AUX_PINS_MAX) {
+                free(name);
+                return -E2BIG;
+        }
+        b->aux_fds[b->n_aux] = fd;
+        b->aux_names[b->n_aux++] = name;
+        return 0;
+}
+
+/* Our own copy of FD, and NAME (ours from now on) to pin it under, as one
+ * more aux pin. */
+static int take_aux(FlBpf *b, int fd, char *name) {
+        int copy;
+
+        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0) {
+                free(name);
+                return -errno;
+        }
+        return fl_bpf_add_aux(b, copy, name);
 }
 
 
@@ -123,8 +152,14 @@ static int libbpf_print(enum libbpf_print_level level, const char *format, va_li
 
 static int take_link(FlBpf *b, const struct bpf_program *prog) {
         struct bpf_link *link;
-        int r = 0;
+        char *name = NULL;
+        int r;
 
+        if (prog_pin_name(prog, &name) < 0)
+                return -ENOMEM;
+        r = take_aux(b, bpf_program__fd(prog), name);
+        if (r < 0)
+                return r;
         link = bpf_program__attach(prog);
         if (!link)
                 return -errno;
@@ -142,6 +177,7 @@ static int take_link(FlBpf *b, const struct bpf_program *prog) {
 static int load_and_attach(FlBpf *b, int backend, int profile, const FlOptions *opts) {
         _cleanup_(fl_objects_done) FlObjects o = {};
         struct fl_config c;
+        struct bpf_map *m;
         int r;
 
         r = backend_info_get(backend)->open(&o);
@@ -162,6 +198,19 @@ static int load_and_attach(FlBpf *b, int backend, int profile, const FlOptions *
                         r = -errno;
                         goto fail;
                 }
+        }
+        bpf_object__for_each_map(m, o.obj) {
+                char *name = NULL;
+
+                if (fl_objects_own_map(&o, m))
+                        continue;
+                if (aux_map_pin_name(m, &name) < 0) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                r = take_aux(b, bpf_map__fd(m), name);
+                if (r < 0)
+                        goto fail;
         }
 
         /* The profile and the scopes are in the maps before a program can run. */
@@ -188,7 +237,8 @@ fail:
 }
 
 /* Links pinned by an instance with another backend or ABI, which ours now
- * replace: removing their pins detaches them, once ours are in place. */
+ * replace: removing their pins detaches them, once ours are in place. Its
+ * program and map pins go too, or they would keep those alive. */
 static void unpin_stale_links(FlBpf *b) {
         _cleanup_(closedirp) DIR *d = opendir(b->pin_path);
         struct dirent *de;
@@ -198,10 +248,12 @@ static void unpin_stale_links(FlBpf *b) {
         while ((de = readdir(d))) {
                 bool ours = false;
 
-                if (strncmp(de->d_name, "link", 4) != 0)
+                if (!program_pin_name(de->d_name))
                         continue;
                 for (size_t i = 0; i < b->n_links; i++)
                         ours = ours || streq(de->d_name, b->link_names[i]);
+                for (size_t i = 0; i < b->n_aux; i++)
+                        ours = ours || streq(de->d_name, b->aux_names[i]);
                 if (!ours && pin_remove(b->pin_path, de->d_name) > 0)
                         log_info("Removed the stale pin %s/%s.", b->pin_path, de->d_name);
         }
@@ -215,6 +267,11 @@ static int pin_all(FlBpf *b) {
          * that the new program is already attached. */
         for (size_t i = 0; i < _FL_MAP_MAX; i++) {
                 r = pin_object(b->pin_path, map_pin_names[i], b->map_fds[i]);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < b->n_aux; i++) {
+                r = pin_object(b->pin_path, b->aux_names[i], b->aux_fds[i]);
                 if (r < 0)
                         return r;
         }

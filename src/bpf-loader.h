@@ -18,6 +18,7 @@ typedef enum FlMap {
 } FlMap;
 
 #define FL_LINKS_MAX 8
+#define FL_AUX_PINS_MAX 16
 
 typedef struct FlScope {
         const char *unit;
@@ -50,6 +51,12 @@ typedef struct FlBpf {
         int link_fds[FL_LINKS_MAX];
         char *link_names[FL_LINKS_MAX]; /* their pin names */
         size_t n_links;
+        /* Pinned only so that a restarted daemon can check the links with
+         * BPF_OBJ_GET alone (by id needs CAP_SYS_ADMIN): each linked
+         * program, and the maps of the object the daemon does not use. */
+        int aux_fds[FL_AUX_PINS_MAX];
+        char *aux_names[FL_AUX_PINS_MAX]; /* their pin names */
+        size_t n_aux;
         uint32_t scope_next_id;
         uint64_t cgroup_root_id;
         uint32_t pidns_inum;      /* our own pid namespace: with the initial one, the host side */

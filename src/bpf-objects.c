@@ -88,3 +88,27 @@ int link_pin_name(const struct bpf_program *prog, char **ret) {
         return asprintf(ret, "link_%s", bpf_program__name(prog)) < 0 ? -ENOMEM : 0;
 }
 
+int prog_pin_name(const struct bpf_program *prog, char **ret) {
+        return asprintf(ret, "prog_%s", bpf_program__name(prog)) < 0 ? -ENOMEM : 0;
+}
+
+int aux_map_pin_name(const struct bpf_map *map, char **ret) {
+        if (asprintf(ret, "map_%s", bpf_map__name(map)) < 0)
+                return -ENOMEM;
+        for (char *s = *ret; *s; s++)
+                if (*s == '.')
+                        *s = '_';
+        return 0;
+}
+
+bool fl_objects_own_map(const FlObjects *o, const struct bpf_map *m) {
+        for (size_t i = 0; i < _FL_MAP_MAX; i++)
+                if (m == o->maps[i])
+                        return true;
+        return false;
+}
+
+bool program_pin_name(const char *name) {
+        return strncmp(name, "link", 4) == 0 || strncmp(name, "prog_", 5) == 0 || strncmp(name, "map_", 4) == 0;
+}
+

@@ -48,6 +48,17 @@ const BackendInfo *backend_info_get(int backend);
 
 /* "link_<program name>": where a program's link is pinned. */
 int link_pin_name(const struct bpf_program *prog, char **ret);
+/* "prog_<program name>": where the linked program itself is pinned. */
+int prog_pin_name(const struct bpf_program *prog, char **ret);
+/* "map_<map name>": where a map of the object other than the daemon's own
+ * (o->maps) is pinned; bpffs refuses dots, which an internal map's name has. */
+int aux_map_pin_name(const struct bpf_map *map, char **ret);
+/* Whether M is one of the maps the daemon uses itself, pinned by
+ * map_pin_names. */
+bool fl_objects_own_map(const FlObjects *o, const struct bpf_map *m);
+/* Whether pin NAME is of a kind pin_all() creates for programs: a link, a
+ * program or a map of the object the daemon does not use. */
+bool program_pin_name(const char *name);
 
 /* Takes over the pins of an earlier instance if they are complete, consistent
  * and of the backend CHOICE allows: 1 taken over (the profile applied), 0
@@ -58,3 +69,5 @@ struct fl_config fl_config_make(const FlBpf *b, int backend, int profile);
 int fl_config_read(int fd, struct fl_config *ret);
 int fl_config_write(int fd, const struct fl_config *c);
 void fl_bpf_fds_close(FlBpf *b);
+/* One more aux pin: FD and NAME are B's from now on, also on failure. */
+int fl_bpf_add_aux(FlBpf *b, int fd, char *name);

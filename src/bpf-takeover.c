@@ -3,7 +3,9 @@
 /* Taking over the pins of an earlier instance, without a gap in enforcement:
  * only a set this daemon would have pinned itself, checked object by object,
  * because anybody who could write to the pin directory, or a daemon of
- * another version, may have left something else there. */
+ * another version, may have left something else there. Every object is
+ * reached through a pin (BPF_OBJ_GET needs only access to the file), none by
+ * id: that needs CAP_SYS_ADMIN, which the unit's bounding set lacks. */
 
 #include <bpf/bpf.h>
 #include <fcntl.h>
@@ -40,50 +42,53 @@ static bool map_matches(int fd, const struct bpf_map *expected, char **why) {
         return true;
 }
 
-/* Is map ID one of ours: a pinned one, or one the object keeps to itself
- * (the tracepoint's task storage) with the right shape? */
-static bool map_id_is_ours(const FlBpf *b, const FlObjects *o, uint32_t id, bool used[_FL_MAP_MAX]) {
-        _cleanup_close_ int fd = -1;
-        struct bpf_map *m;
+/* The ids of the maps a program of ours may use besides the pinned
+ * map_pin_names: the others of the object (task storage, scratch space),
+ * pinned as aux pins and checked already. */
+typedef struct AuxMaps {
+        uint32_t ids[FL_AUX_PINS_MAX];
+        size_t n;
+} AuxMaps;
 
+/* Is map ID one of ours? Ids only: an fd by id needs CAP_SYS_ADMIN, which
+ * the unit does not have. */
+static bool map_id_is_ours(const FlBpf *b, const AuxMaps *aux, uint32_t id, bool used[_FL_MAP_MAX]) {
         for (size_t i = 0; i < _FL_MAP_MAX; i++)
                 if (bpf_object_id(b->map_fds[i]) == id) {
                         used[i] = true;
                         return true;
                 }
-        fd = bpf_map_get_fd_by_id(id);
-        if (fd < 0)
-                return false;
-        bpf_object__for_each_map(m, o->obj) {
-                _cleanup_free_ char *why = NULL;
-                bool pinned = false;
-
-                for (size_t i = 0; i < _FL_MAP_MAX; i++)
-                        pinned = pinned || m == o->maps[i];
-                if (!pinned && map_matches(fd, m, &why))
+        for (size_t i = 0; i < aux->n; i++)
+                if (aux->ids[i] == id)
                         return true;
-        }
         return false;
 }
 
-/* The link pinned for PROG: attached, to a program of PROG's name and type,
- * using no map that is not ours. */
-static int link_check(FlBpf *b, const FlObjects *o, const struct bpf_program *prog, bool used[_FL_MAP_MAX],
+/* The link pinned for PROG: attached to the program pinned next to it,
+ * which has PROG's name and type and uses no map that is not ours. */
+static int link_check(FlBpf *b, const AuxMaps *aux, const struct bpf_program *prog, bool used[_FL_MAP_MAX],
                       char **why) {
-        _cleanup_free_ char *name = NULL;
+        _cleanup_free_ char *name = NULL, *prog_name = NULL;
         _cleanup_close_ int fd = -1, prog_fd = -1;
         struct bpf_link_info li = {};
         struct bpf_prog_info pi = {};
         uint32_t map_ids[PROG_MAPS_MAX], len;
+        int r;
 
-        if (link_pin_name(prog, &name) < 0)
+        if (link_pin_name(prog, &name) < 0 || prog_pin_name(prog, &prog_name) < 0)
                 return -ENOMEM;
         fd = pin_open(b->pin_path, name);
         if (fd < 0)
                 return asprintf(why, "%s: %s", name, strerror(-fd)) < 0 ? -ENOMEM : 0;
+        prog_fd = pin_open(b->pin_path, prog_name);
+        if (prog_fd < 0)
+                return asprintf(why, "%s: %s", prog_name, strerror(-prog_fd)) < 0 ? -ENOMEM : 0;
         len = sizeof(li);
-        if (bpf_obj_get_info_by_fd(fd, &li, &len) < 0 || (prog_fd = bpf_prog_get_fd_by_id(li.prog_id)) < 0)
-                return asprintf(why, "%s is no link to a live program", name) < 0 ? -ENOMEM : 0;
+        if (bpf_obj_get_info_by_fd(fd, &li, &len) < 0)
+                return asprintf(why, "%s is no link", name) < 0 ? -ENOMEM : 0;
+        if (li.prog_id == 0 || li.prog_id != bpf_object_id(prog_fd))
+                return asprintf(why, "%s links program %u, not the one pinned as %s (%u)", name, li.prog_id,
+                                prog_name, bpf_object_id(prog_fd)) < 0 ? -ENOMEM : 0;
 
         pi.nr_map_ids = ELEMENTSOF(map_ids);
         pi.map_ids = (uint64_t) (uintptr_t) map_ids;
@@ -95,12 +100,44 @@ static int link_check(FlBpf *b, const FlObjects *o, const struct bpf_program *pr
                                 (int) sizeof(pi.name), pi.name, pi.type, bpf_program__name(prog),
                                 (unsigned) bpf_program__type(prog)) < 0 ? -ENOMEM : 0;
         for (uint32_t i = 0; i < pi.nr_map_ids; i++)
-                if (!map_id_is_ours(b, o, map_ids[i], used))
+                if (!map_id_is_ours(b, aux, map_ids[i], used))
                         return asprintf(why, "the program of %s uses map %u, which is not one of ours", name,
                                         map_ids[i]) < 0 ? -ENOMEM : 0;
 
+        r = fl_bpf_add_aux(b, TAKE_FD(prog_fd), TAKE_PTR(prog_name));
+        if (r < 0)
+                return r;
         b->link_fds[b->n_links] = TAKE_FD(fd);
         b->link_names[b->n_links++] = TAKE_PTR(name);
+        return 1;
+}
+
+/* The maps of O other than the daemon's own, each pinned under
+ * aux_map_pin_name() with the right shape. */
+static int aux_maps_check(FlBpf *b, const FlObjects *o, AuxMaps *aux, char **why) {
+        struct bpf_map *m;
+        int r;
+
+        bpf_object__for_each_map(m, o->obj) {
+                _cleanup_free_ char *name = NULL;
+                _cleanup_close_ int fd = -1;
+
+                if (fl_objects_own_map(o, m))
+                        continue;
+                if (aux_map_pin_name(m, &name) < 0)
+                        return -ENOMEM;
+                fd = pin_open(b->pin_path, name);
+                if (fd < 0)
+                        return asprintf(why, "%s: %s", name, strerror(-fd)) < 0 ? -ENOMEM : 0;
+                if (!map_matches(fd, m, why))
+                        return 0;
+                if (aux->n >= ELEMENTSOF(aux->ids))
+                        return -E2BIG;
+                aux->ids[aux->n++] = bpf_object_id(fd);
+                r = fl_bpf_add_aux(b, TAKE_FD(fd), TAKE_PTR(name));
+                if (r < 0)
+                        return r;
+        }
         return 1;
 }
 
@@ -109,6 +146,7 @@ static int link_check(FlBpf *b, const FlObjects *o, const struct bpf_program *pr
 static int pins_check(FlBpf *b, int backend, const FlOptions *opts, char **why) {
         _cleanup_(fl_objects_done) FlObjects o = {};
         bool used[_FL_MAP_MAX] = {};
+        AuxMaps aux = {};
         int r;
 
         r = backend_info_get(backend)->open(&o);
@@ -122,10 +160,13 @@ static int pins_check(FlBpf *b, int backend, const FlOptions *opts, char **why) 
                 if (!map_matches(b->map_fds[i], o.maps[i], why))
                         return 0;
         }
+        r = aux_maps_check(b, &o, &aux, why);
+        if (r <= 0)
+                return r;
         for (size_t i = 0; i < o.n_progs; i++) {
                 if (!fl_program_wanted(&o.progs[i], opts))
                         continue;
-                r = link_check(b, &o, o.progs[i].prog, used, why);
+                r = link_check(b, &aux, o.progs[i].prog, used, why);
                 if (r <= 0)
                         return r;
         }

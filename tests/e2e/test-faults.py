@@ -266,7 +266,7 @@ def pin_ids(pin):
     """{pin name: kernel object id} of every pin in PIN."""
     ids = {}
     for name in sorted(os.listdir(pin)) if os.path.isdir(pin) else ():
-        kind = 'link' if name.startswith('link') else 'map'
+        kind = 'link' if name.startswith('link') else 'prog' if name.startswith('prog_') else 'map'
         p = subprocess.run(['bpftool', '-j', kind, 'show', 'pinned', f'{pin}/{name}'], capture_output=True, text=True)
         if p.returncode == 0:
             ids[name] = json.loads(p.stdout)['id']
@@ -373,6 +373,62 @@ def test_pinned_maps_checked_before_use(tap, blocked):
         b.disable()
         a.disable()
     bus.close()
+
+
+def test_program_pins_checked_on_takeover(tap, blocked):
+    """A restart takes the links over through the programs pinned next to
+    them (prog_*) and the object's other maps (map_*), never by id, which
+    needs CAP_SYS_ADMIN. Pins of the older layout, without those, and a
+    link whose program is not the one pinned next to it are not taken over:
+    the daemon says why, replaces the pins and enforces. --disable removes
+    the new pins too."""
+    d = Daemon(tap)
+    tap.require(d.start('--profile=restricted'), 'starts restricted')
+    d.stop()
+    names = sorted(os.listdir(d.pin))
+    aux = [n for n in names if n.startswith(('prog_', 'map_'))]
+    links = [n for n in names if n.startswith('link_')]
+    tap.ok(links and sorted(n.replace('link_', 'prog_', 1) for n in links) ==
+           sorted(n for n in aux if n.startswith('prog_')) and any(n.startswith('map_') for n in aux),
+           'each linked program is pinned as prog_<name>, the other maps as map_<name>', names)
+    tap.require(d.start('--profile=restricted'), 'restarts over its own pins')
+    tap.ok('Took over' in d.output_since_start() and 'Not taking over' not in d.output_since_start(),
+           'and takes them over', d.output_since_start()[-1500:])
+    d.stop()
+
+    # The layout of earlier versions: links and daemon maps only.
+    before = pin_ids(d.pin)
+    for n in aux:
+        os.unlink(os.path.join(d.pin, n))
+    tap.ok(d.start('--profile=restricted'), 'restarts over pins without prog_* and map_*')
+    out = d.output_since_start()
+    tap.ok(re.search(r'Not taking over the pins in \S+: (prog|map)_\w+: No such file or directory\. '
+                     r'Replacing them\.', out) and 'Took over' not in out,
+           'it does not take them over, naming the missing pin', out[-1500:])
+    after = pin_ids(d.pin)
+    tap.ok(sorted(after) == names and all(after.get(n) != i for n, i in before.items() if n.startswith('link')),
+           'they are replaced by a complete set with new links', (before, after))
+    r = fl_exec('memfd', 'proc-self', name='old-layout')
+    tap.ok(r.get('result') == blocked, f'and restricted is enforced: a memfd exec is {blocked}', r)
+    d.stop()
+
+    # A's exec program pinned next to B's link of the same name.
+    a = Daemon(tap)
+    tap.require(a.start('--profile=allow'), 'a second daemon with pins of its own')
+    a.stop()
+    prog = exec_link(d.pin).rsplit('/', 1)[1].replace('link_', 'prog_', 1)
+    os.rename(f'{a.pin}/{prog}', f'{d.pin}/{prog}')
+    tap.ok(d.start('--profile=restricted'), f'B restarts with A\'s {prog} among its pins')
+    out = d.output_since_start()
+    tap.ok(f'not the one pinned as {prog}' in out and 'Took over' not in out,
+           'it does not take over a link whose program is not the one pinned next to it', out[-1500:])
+    r = fl_exec('memfd', 'proc-self', name='foreign-prog-pin')
+    tap.ok(r.get('result') == blocked, f'and restricted is enforced: a memfd exec is {blocked}', r)
+    d.stop()
+    r = d.disable()
+    tap.ok(r.returncode == 0 and not os.path.exists(d.pin), '--disable removes every pin and the directory',
+           (r.stderr, os.listdir(d.pin) if os.path.exists(d.pin) else None))
+    a.disable()
 
 
 def test_pinned_backend_outside_the_enum(tap, blocked):

@@ -586,17 +586,15 @@ def test_upgrade(tap, f):
            f'the upgrade restarted the daemon (MainPID {pid0} -> {s.get("MainPID")})', s)
     exe = f.run(['readlink', f'/proc/{s.get("MainPID")}/exe']).stdout.strip()
     tap.ok(exe == '/usr/sbin/filelesslockd', f'and it runs the new file ({exe}), not the old one deleted')
-    # How the new daemon got to enforce: by taking the pins over, or by
-    # attaching anew and replacing them (no gap either way: the loop above).
-    # Under the unit's bounding set (no CAP_SYS_ADMIN) the takeover's
-    # bpf_prog_get_fd_by_id() fails, so today it replaces them: the
-    # counters start again from 0 and events still in the old ring buffer
-    # are not read. Said here, not asserted: that is the daemon's, not the
-    # package's (the package's part is the restart after the unpack).
+    # How the new daemon got to enforce: by taking the pins over, under the
+    # unit's bounding set (no CAP_SYS_ADMIN: every object is reached through
+    # a pin), so the counters go on and events still in the ring buffer are
+    # read; not by attaching anew and replacing them.
     how = [m for _, m in journal_since(f, cursor, _SYSTEMD_UNIT=UNIT)
            if 'taking over' in m or 'Took over' in m or ' pins in ' in m]
-    tap.note('the new daemon on the pins: ' + (' / '.join(how) or '(nothing logged)') +
-             f'; pinned objects {"the same" if f.pins() == pins0 else "replaced"}')
+    tap.ok(f'Took over the tracepoint programs pinned in {PIN}: enforcement never stopped.' in how
+           and f.pins() == pins0, 'the new daemon took the pins over: the same pinned objects',
+           (how, pins0, f.pins()))
     tap.ok(f.prop('Profile') == '"restricted"', 'the profile set over D-Bus is kept', f.prop('Profile'))
     scopes = f.prop('UnitProfiles')
     tap.ok('fltest-scope.service' in (scopes or '') and '"allow"' in (scopes or ''),

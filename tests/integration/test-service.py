@@ -262,11 +262,25 @@ def test_restart_and_kill(tap, f):
     f.run(['busctl', 'set-property', NAME, PATH, NAME, 'Profile', 's', 'restricted'])
     tap.ok(f.prop('Profile') == 'restricted', 'profile restricted for the restart checks')
 
+    for _ in range(3):
+        f.exec_memfd()
+    count0 = int(f.prop('FilelessExecutions') or 0)
+    tap.ok(count0 >= 3, f'FilelessExecutions counts the execs before the restart ({count0})')
+
     pid0 = f.show('MainPID')['MainPID']
+    cursor = f.run(['journalctl', '--show-cursor', '-n0', '-q']).stdout.strip().split('cursor: ')[-1]
     res, r, ok = loop_during(f, ['systemctl', 'restart', UNIT],
                              lambda: f.show('ActiveState')['ActiveState'] == 'active')
     tap.ok(r.returncode == 0 and ok and f.show('MainPID')['MainPID'] != pid0, 'systemctl restart', r.stderr)
     tap.ok(res and set(res) == {'killed'}, f'every exec during the restart was killed ({len(res)} tries)', res)
+    # Under the shipped unit (no CAP_SYS_ADMIN) the new daemon takes the
+    # pins over: the counters and the ring buffer go on.
+    log = f.run(['journalctl', '-u', UNIT, '--no-pager', '-o', 'cat', f'--after-cursor={cursor}']).stdout
+    tap.ok(f'Took over the tracepoint programs pinned in {PIN}: enforcement never stopped.' in log and
+           'Not taking over' not in log, 'the restarted daemon took over the pins', log[-1500:])
+    count1 = int(f.prop('FilelessExecutions') or 0)
+    tap.ok(count1 >= count0 + len(res),
+           f'FilelessExecutions kept its value: {count1} >= {count0} + {len(res)} execs during the restart')
 
     n0 = int(f.show('NRestarts')['NRestarts'])
     pid0 = f.show('MainPID')['MainPID']
