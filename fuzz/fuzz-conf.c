@@ -177,15 +177,8 @@ static bool ref_normalized(const char *b, const char *e) {
                         end = e;
                 if (end == c) /* "//" */
                         return false;
-                if (ref_eq(c, end, ".") || ref_eq(c, end, "..")) {
-                        /* KNOWN SRC BUG: conf.c takes a last component of
-                         * "." or ".." (TrustedExecutable=/usr/bin/..);
-                         * tests/unit:
-                         * unit-conf-scope-trusted_errors_trailing_dots fails
-                         * for it. Followed here until it is fixed: then
-                         * remove this. */
-                        return end == e;
-                }
+                if (ref_eq(c, end, ".") || ref_eq(c, end, "..")) /* anywhere, the last one too */
+                        return false;
                 c = end + 1;
         }
         return true;

@@ -30,7 +30,7 @@
 #include "fuzz-common.h"
 
 /* fuzz/make-seeds.py writes the same layout. */
-_Static_assert(sizeof(struct fl_event) == 712, "struct fl_event changed: update fuzz/make-seeds.py");
+_Static_assert(sizeof(struct fl_event) == 968, "struct fl_event changed: update fuzz/make-seeds.py");
 
 #define FUZZ_SEL_SHM_MASK 0x03U
 #define FUZZ_SEL_UNIT 0x04U

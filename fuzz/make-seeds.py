@@ -14,9 +14,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # boot_ns inode dev cgroup_id prog_inode prog_dev | pidns pidns_level pid ppid
 # uid gid flags scope_id | kind action profile backend op pad[3] | comm
-# exec_comm parent_comm program name path (since 4a6569f and 568e4a2)
-FL_EVENT = struct.Struct('<6Q8I5B3x16s16s16s64s256s256s')
-assert FL_EVENT.size == 712, FL_EVENT.size
+# exec_comm parent_comm program name path (since 4a6569f and 568e4a2) unit
+# (the cgroup's name the BPF side read at the exec, since 813acd4)
+FL_EVENT = struct.Struct('<6Q8I5B3x16s16s16s64s256s256s256s')
+assert FL_EVENT.size == 968, FL_EVENT.size
 
 KIND = dict(ordinary=0, memfd=1, shm=2, tmpfile=3, deleted=4, userns=5, detached=6)
 ACTION = {'allowed': 0, 'denied': 1, 'killed': 2, 'kill-failed': 3, 'allowed-trusted': 4}
@@ -36,10 +37,10 @@ def event(kind, action, profile, backend, comm, pcomm, name, path, flags=0,
           pid=4242, ppid=4241, uid=1000, gid=1000, inode=12345, dev=kdev(0, 1),
           pidns=4026531836, level=0, cgroup=7777, boot_ns=123456789000,
           exec_comm=b'', sel=None, unit=b'', user_unit=b'', scope=b'', scope_id=0, op=OP['exec'],
-          program=b'', prog_inode=54321, prog_dev=kdev(8, 1)):
+          program=b'', prog_inode=54321, prog_dev=kdev(8, 1), kunit=None):
     rec = FL_EVENT.pack(boot_ns, inode, dev, cgroup, prog_inode, prog_dev, pidns, level, pid, ppid, uid, gid,
                         flags, scope_id, kind, action, profile, backend, op, comm, exec_comm, pcomm,
-                        program or comm, name, path)
+                        program or comm, name, path, unit if kunit is None else kunit)
     if sel is None:
         return rec
     # each string up to its NUL (fuzz-event-input.h)
