@@ -153,6 +153,34 @@ static int fill_inodes(const char *pin_path, struct fl_guard_state *s) {
         return 0;
 }
 
+/* The object's own maps pinned for takeover (map_*, bpf-objects.c): nobody
+ * gets a new fd of them once sealed either, since a writer of the trust
+ * marks could grant trust. */
+static int add_aux_map_ids(const char *pin_path, struct fl_guard_state *s) {
+        _cleanup_(closedirp) DIR *d = opendir(pin_path);
+        struct dirent *de;
+
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                _cleanup_close_ int fd = -1;
+                int r;
+
+                if (strncmp(de->d_name, "map_", 4) != 0)
+                        continue;
+                if (asprintf(&p, "%s/%s", pin_path, de->d_name) < 0)
+                        return -ENOMEM;
+                fd = bpf_obj_get(p);
+                if (fd < 0)
+                        return -errno;
+                r = add_id(s->map_ids, &s->n_map_ids, bpf_object_id(fd));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int prog_id_of_link(int link_fd) {
         struct bpf_link_info li = {};
         uint32_t len = sizeof(li);
@@ -233,6 +261,11 @@ int fl_bpf_seal(FlBpf *b) {
             (r = add_id(s.map_ids, &s.n_map_ids,
                         bpf_object_id(bpf_map__fd(bpf_object__find_map_by_name(g.obj, "fl_tamper_stats"))))) < 0)
                 goto fail;
+        r = add_aux_map_ids(b->pin_path, &s);
+        if (r < 0) {
+                log_error_errno(r, "Failed to list the map_* pins in %s for the guard: %m", b->pin_path);
+                goto fail;
+        }
         for (size_t i = 0; i < b->n_links; i++)
                 if ((r = add_id(s.prog_ids, &s.n_prog_ids, prog_id_of_link(b->link_fds[i]))) < 0 ||
                     (r = add_id(s.link_ids, &s.n_link_ids, bpf_object_id(b->link_fds[i]))) < 0)

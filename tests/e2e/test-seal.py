@@ -184,6 +184,16 @@ def attack_set(tap, d, sealed):
     link = f'{d.pin}/link_fl_bprm_check'
     lid, prog_id = d.link_id, d.prog_id
 
+    # The object's own maps pinned for takeover (map_*: the trust marks among
+    # them): no new fd once sealed.
+    aux = sorted(n for n in os.listdir(d.pin) if n.startswith('map_'))
+    got = {n: obj_get(f'{d.pin}/{n}') for n in aux}
+    for fd in got.values():
+        if fd >= 0:
+            os.close(fd)
+    tap.ok(aux and all((fd == -errno.EPERM) if sealed else (fd >= 0) for fd in got.values()),
+           f'a new fd of each map_* pin ({", ".join(aux)}) {ok}', got)
+
     # bpftool map update pinned (BPF_OBJ_GET read-write) and by id.
     m = mark(d)
     rc, apid, err = attacker('bpftool', 'map', 'update', 'pinned', f'{d.pin}/scopes', 'key', *(['0'] * 256),
