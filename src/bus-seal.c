@@ -3,11 +3,10 @@
 /* Seal() and the properties of sealed mode. */
 
 #include "bpf-seal.h"
+#include "bus.h"
 #include "bus-seal.h"
 #include "log.h"
 #include "polkit.h"
-
-#define POLKIT_INTERACTIVE_TIMEOUT_USEC (120 * 1000000ULL)
 
 typedef struct SealRequest {
         Manager *manager;
@@ -67,9 +66,7 @@ int method_seal(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         if (!req)
                 return -ENOMEM;
         *req = (SealRequest) { .manager = m, .message = sd_bus_message_ref(message) };
-        r = polkit_check_async(m->bus, message, ACTION_SEAL, interactive,
-                               interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : m->polkit_timeout_usec,
-                               on_polkit_result, req);
+        r = bus_polkit_check(m, message, ACTION_SEAL, interactive, on_polkit_result, req);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to ask polkit: %m");
         TAKE_PTR(req);

@@ -23,6 +23,16 @@
 
 #define POLKIT_INTERACTIVE_TIMEOUT_USEC (120 * 1000000ULL)
 
+
+/* Asks polkit for ACTION on behalf of MESSAGE's sender: an interactive
+ * request may wait for the user's answer, any other one waits at most the
+ * configured polkit timeout. */
+int bus_polkit_check(Manager *m, sd_bus_message *message, const char *action, bool interactive,
+                     polkit_callback_t callback, void *userdata) {
+        return polkit_check_async(m->bus, message, action, interactive,
+                                  interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : m->polkit_timeout_usec, callback,
+                                  userdata);
+}
 static int property_get_profile(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -182,9 +192,7 @@ static int handle_set_profile(Manager *m, sd_bus_message *message, const char *u
 
         /* Root is not exempted here: polkit decides, and its default rules
          * allow root. */
-        r = polkit_check_async(m->bus, message, ACTION_SET_PROFILE, interactive,
-                               interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : m->polkit_timeout_usec,
-                               on_polkit_result, req);
+        r = bus_polkit_check(m, message, ACTION_SET_PROFILE, interactive, on_polkit_result, req);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to ask polkit: %m");
         TAKE_PTR(req);
